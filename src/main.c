@@ -1,0 +1,276 @@
+/*
+ * main.c: the ringfence command line.
+ *
+ * Each command is one function; the table at the bottom dispatches.  This
+ * is the boundary where errors become messages and exit codes: 0 success,
+ * 1 runtime failure, 2 usage or policy error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "diag.h"
+#include "model/model.h"
+#include "nft/dockeruser.h"
+#include "nft/load.h"
+#include "nft/render.h"
+#include "util.h"
+
+#define DEFAULT_POLICY	"/etc/ringfence/ringfence.conf"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_RUNTIME = 1,
+	EXIT_USAGE = 2,
+};
+
+static const char usage_text[] =
+"usage: ringfence [-f FILE] COMMAND\n"
+"       ringfence { -h | --help | -V | --version }\n"
+"\n"
+"COMMAND := { check | plan | apply | flush }\n"
+"FILE    := policy file (default " DEFAULT_POLICY ")\n"
+"\n"
+"  check   parse and validate the policy; report every error\n"
+"  plan    print the nftables ruleset that apply would load\n"
+"  apply   load that ruleset atomically, replacing ringfence's previous one\n"
+"  flush   remove everything ringfence installed\n"
+"\n"
+"The policy language is described in ringfence.conf(5).\n";
+
+/*
+ * Test hook: with RINGFENCE_FAULT_INJECT=kernel-refuse, apply adds two
+ * chains that jump to each other, reachable from the forward chain.  nft
+ * accepts the text and the kernel refuses the whole transaction (ELOOP),
+ * which is how the tests prove that a refused load leaves the previous
+ * ruleset untouched.
+ */
+static const char fault_kernel_refuse[] =
+	"table " RF_TABLE_FAMILY " " RF_TABLE_NAME " {\n"
+	"\tchain fault_a {\n\t}\n"
+	"\tchain fault_b {\n\t\tjump fault_a\n\t}\n"
+	"}\n"
+	"add rule " RF_TABLE_FAMILY " " RF_TABLE_NAME " fault_a jump fault_b\n"
+	"add rule " RF_TABLE_FAMILY " " RF_TABLE_NAME " forward jump fault_a\n";
+
+struct cli {
+	const char	*policy_path;
+};
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static size_t
+count_rules(const struct rf_model *m)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < m->ncontainers; i++)
+		n += m->containers[i].nrules;
+	return n;
+}
+
+/* Load and compile; on any problem print it and return EXIT_USAGE. */
+static int
+load_policy(const struct cli *cli, struct rf_model *m)
+{
+	struct rf_diags diags;
+	int r;
+
+	diags_init(&diags);
+	r = model_load(cli->policy_path, m, &diags);
+	diags_print(&diags, stderr);
+	if (r < 0 && diags.nerrors)
+		fprintf(stderr, "ringfence: %u error%s in %s; nothing was "
+		    "changed\n", diags.nerrors, diags.nerrors == 1 ? "" : "s",
+		    cli->policy_path);
+	diags_free(&diags);
+	return r < 0 ? EXIT_USAGE : EXIT_OK;
+}
+
+static int
+cmd_check(const struct cli *cli)
+{
+	struct rf_model m;
+	int r;
+
+	r = load_policy(cli, &m);
+	if (r == EXIT_OK)
+		printf("%s: ok, %zu container%s, %zu allow rule%s\n",
+		    cli->policy_path, m.ncontainers,
+		    m.ncontainers == 1 ? "" : "s", count_rules(&m),
+		    count_rules(&m) == 1 ? "" : "s");
+	model_free(&m);
+	return r;
+}
+
+static int
+cmd_plan(const struct cli *cli)
+{
+	struct rf_model m;
+	struct strbuf sb;
+	int r;
+
+	r = load_policy(cli, &m);
+	if (r == EXIT_OK) {
+		strbuf_init(&sb);
+		render_ruleset(&m, &sb);
+		fwrite(sb.buf, 1, sb.len, stdout);
+		strbuf_free(&sb);
+	}
+	model_free(&m);
+	return r;
+}
+
+/*
+ * The DOCKER-USER rule goes in first: it accepts only RF_MARK, which
+ * nothing sets until the table is loaded, so it is harmless on its own.
+ * If the load fails, a rule added here is taken out again.
+ */
+static int
+apply_model(const struct rf_model *m)
+{
+	struct dockeruser_state du;
+	const char *fault = getenv("RINGFENCE_FAULT_INJECT");
+	char *err = NULL;
+	struct strbuf sb;
+	int r;
+
+	strbuf_init(&sb);
+	render_ruleset(m, &sb);
+	if (fault && !strcmp(fault, "kernel-refuse"))
+		strbuf_puts(&sb, fault_kernel_refuse);
+
+	r = dockeruser_ensure(&du, &err);
+	if (r < 0) {
+		fprintf(stderr, "ringfence: %s\n", err);
+		goto out;
+	}
+	r = nft_load(sb.buf, &err);
+	if (r < 0) {
+		dockeruser_undo(&du);
+		fprintf(stderr, "ringfence: the kernel did not accept the "
+		    "ruleset; the previous one stays in force:\n%s\n", err);
+	}
+out:
+	free(err);
+	strbuf_free(&sb);
+	return r;
+}
+
+static int
+cmd_apply(const struct cli *cli)
+{
+	struct rf_model m;
+	double start = now_ms();
+	int r;
+
+	r = load_policy(cli, &m);
+	if (r != EXIT_OK) {
+		model_free(&m);
+		return r;
+	}
+	r = apply_model(&m) < 0 ? EXIT_RUNTIME : EXIT_OK;
+	if (r == EXIT_OK)
+		printf("ringfence: applied %s: %zu container%s, %zu allow "
+		    "rule%s in %.0f ms\n", cli->policy_path, m.ncontainers,
+		    m.ncontainers == 1 ? "" : "s", count_rules(&m),
+		    count_rules(&m) == 1 ? "" : "s", now_ms() - start);
+	model_free(&m);
+	return r;
+}
+
+static int
+cmd_flush(const struct cli *cli)
+{
+	char *err = NULL;
+	struct strbuf sb;
+	int r, status = EXIT_OK;
+
+	(void)cli;
+	strbuf_init(&sb);
+	render_flush(&sb);
+	r = nft_load(sb.buf, &err);
+	strbuf_free(&sb);
+	if (r < 0) {
+		fprintf(stderr, "ringfence: cannot remove table %s %s: %s\n",
+		    RF_TABLE_FAMILY, RF_TABLE_NAME, err);
+		free(err);
+		err = NULL;
+		status = EXIT_RUNTIME;
+	}
+	if (dockeruser_remove(&err) < 0) {
+		fprintf(stderr, "ringfence: %s\n", err);
+		free(err);
+		status = EXIT_RUNTIME;
+	}
+	return status;
+}
+
+static const struct {
+	const char	*name;
+	int		(*run)(const struct cli *);
+} commands[] = {
+	{ "check",	cmd_check },
+	{ "plan",	cmd_plan },
+	{ "apply",	cmd_apply },
+	{ "flush",	cmd_flush },
+};
+
+static int
+usage_error(const char *what, const char *arg)
+{
+	fprintf(stderr, "ringfence: %s%s%s\n\n%s", what, arg ? " " : "",
+	    arg ? arg : "", usage_text);
+	return EXIT_USAGE;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "file",	required_argument,	NULL, 'f' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli cli = { .policy_path = DEFAULT_POLICY };
+	size_t i;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+f:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			cli.policy_path = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		case 'V':
+			puts("ringfence " RINGFENCE_VERSION);
+			return EXIT_OK;
+		default:
+			return usage_error("unknown or incomplete option",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("a command is required", NULL);
+	if (optind + 1 < argc)
+		return usage_error("unexpected argument", argv[optind + 1]);
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(argv[optind], commands[i].name))
+			return commands[i].run(&cli);
+	return usage_error("unknown command", argv[optind]);
+}

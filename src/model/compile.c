@@ -1,0 +1,367 @@
+/*
+ * compile.c: syntax tree to model.
+ *
+ * Resolves defines and container references, flattens address lists,
+ * merges port ranges, and checks what only the whole policy can show:
+ * names and addresses used twice, publish clashes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "model/model.h"
+
+struct compiler {
+	struct rf_model	*m;
+	struct rf_diags	*diags;
+};
+
+static const struct pol_container *
+find_container(const struct policy *pol, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < pol->ncontainers; i++)
+		if (!strcmp(pol->containers[i]->name, name))
+			return pol->containers[i];
+	return NULL;
+}
+
+static void
+expand_addr(struct compiler *cc, const struct pol_addr *a,
+	struct rf_addrset *set)
+{
+	const struct pol_container *ref;
+	size_t i;
+
+	switch (a->kind) {
+	case PADDR_ANY:
+		set->any = true;
+		break;
+	case PADDR_HOST:
+		set->host = true;
+		break;
+	case PADDR_PREFIX:
+		rangeset_add_prefix(a->prefix.family == AF_INET ? &set->v4 :
+		    &set->v6, &a->prefix);
+		break;
+	case PADDR_VAR:
+		expand_addr(cc, a->def->value, set);
+		break;
+	case PADDR_LIST:
+		for (i = 0; i < a->nitems; i++)
+			expand_addr(cc, a->items[i], set);
+		break;
+	case PADDR_CONTAINER:
+		ref = find_container(&cc->m->pol, a->name);
+		if (!ref) {
+			diag_error(cc->diags, &a->loc, "unknown container '%s'",
+			    a->name);
+			break;
+		}
+		/* XXX a container bound through Docker adds nothing yet. */
+		for (i = 0; i < ref->naddrs; i++)
+			rangeset_add_prefix(ref->addrs[i].addr.family ==
+			    AF_INET ? &set->v4 : &set->v6, &ref->addrs[i].addr);
+		break;
+	}
+}
+
+static int
+portrange_cmp(const void *a, const void *b)
+{
+	const struct rf_portrange *x = a, *y = b;
+
+	if (x->proto != y->proto)
+		return x->proto - y->proto;
+	if (x->lo != y->lo)
+		return x->lo - y->lo;
+	return x->hi - y->hi;
+}
+
+/* Sort and merge overlapping or adjacent ranges of the same protocol. */
+static void
+compile_ports(struct rf_rule *rule, const struct pol_rule *pr)
+{
+	size_t i, out = 0;
+
+	rule->ports = xcalloc(pr->nports, sizeof(*rule->ports));
+	for (i = 0; i < pr->nports; i++) {
+		rule->ports[i].proto = pr->ports[i].proto;
+		rule->ports[i].lo = pr->ports[i].lo;
+		rule->ports[i].hi = pr->ports[i].hi;
+	}
+	qsort(rule->ports, pr->nports, sizeof(*rule->ports), portrange_cmp);
+
+	for (i = 1; i < pr->nports; i++) {
+		struct rf_portrange *cur = &rule->ports[out];
+		const struct rf_portrange *p = &rule->ports[i];
+
+		if (p->proto == cur->proto && p->lo <= cur->hi + 1u) {
+			if (p->hi > cur->hi)
+				cur->hi = p->hi;
+			continue;
+		}
+		rule->ports[++out] = *p;
+	}
+	rule->nports = out + 1;
+}
+
+static void
+compile_rule(struct compiler *cc, struct rf_rule *rule,
+	const struct pol_rule *pr)
+{
+	rule->dir = pr->dir;
+	rule->loc = pr->loc;
+	rule->text = pr->text;
+	rule->log = pr->log;
+
+	if (pr->peer)
+		expand_addr(cc, pr->peer, &rule->peers);
+	else
+		rule->peers.any = true;
+	rangeset_normalize(&rule->peers.v4);
+	rangeset_normalize(&rule->peers.v6);
+
+	if (pr->nports) {
+		rule->match = MATCH_PORTS;
+		compile_ports(rule, pr);
+	} else if (pr->proto >= 0) {
+		rule->match = MATCH_PROTO;
+		rule->proto = (uint8_t)pr->proto;
+	} else {
+		rule->match = MATCH_ALL;
+	}
+
+	if (pr->publish) {
+		rule->publish.set = true;
+		rule->publish.has_addr = pr->publish_has_addr;
+		rule->publish.addr = pr->publish_addr;
+		rule->publish.host_port = pr->publish_port;
+		rule->publish.port = pr->ports[0].lo;
+		rule->publish.proto = pr->ports[0].proto;
+	}
+}
+
+static int
+prefix_cmp(const void *a, const void *b)
+{
+	const struct rf_prefix *x = a, *y = b;
+
+	if (x->family != y->family)
+		return x->family == AF_INET ? -1 : 1;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return 0;
+}
+
+static void
+compile_addresses(struct compiler *cc, struct rf_container *c,
+	const struct pol_container *pc)
+{
+	size_t i;
+
+	c->static_addrs = pc->has_address;
+	c->addrs = xcalloc(pc->naddrs, sizeof(*c->addrs));
+	for (i = 0; i < pc->naddrs; i++) {
+		const struct pol_container_addr *a = &pc->addrs[i];
+		size_t j;
+
+		for (j = 0; j < c->naddrs; j++) {
+			if (prefix_cmp(&c->addrs[j], &a->addr))
+				continue;
+			diag_error(cc->diags, &a->loc, "address given twice "
+			    "for container '%s'", c->name);
+			break;
+		}
+		if (j == c->naddrs)
+			c->addrs[c->naddrs++] = a->addr;
+	}
+	qsort(c->addrs, c->naddrs, sizeof(*c->addrs), prefix_cmp);
+}
+
+static void
+compile_container(struct compiler *cc, struct rf_container *c,
+	const struct pol_container *pc)
+{
+	const struct pol_rule *deny_at[2] = { NULL, NULL };
+	size_t i;
+
+	c->name = pc->name;
+	c->loc = pc->loc;
+	c->deny[DIR_IN] = ACTION_DROP;
+	c->deny[DIR_OUT] = ACTION_REJECT;
+	compile_addresses(cc, c, pc);
+
+	c->rules = xcalloc(pc->nrules, sizeof(*c->rules));
+	for (i = 0; i < pc->nrules; i++) {
+		const struct pol_rule *pr = &pc->rules[i];
+		struct rf_rule *rule;
+
+		if (!pr->is_deny) {
+			rule = &c->rules[c->nrules++];
+			rule->index = (unsigned)c->nrules;
+			compile_rule(cc, rule, pr);
+			continue;
+		}
+		if (deny_at[pr->dir]) {
+			char *where = loc_str(&deny_at[pr->dir]->loc);
+
+			diag_error(cc->diags, &pr->loc, "'deny %s' is already "
+			    "given at %s", pr->dir == DIR_IN ? "in" : "out",
+			    where);
+			free(where);
+			continue;
+		}
+		deny_at[pr->dir] = pr;
+		c->deny[pr->dir] = pr->action;
+	}
+}
+
+/* Names and addresses must each belong to one container. */
+static void
+check_unique(struct compiler *cc)
+{
+	const struct policy *pol = &cc->m->pol;
+	size_t i, j, k, l;
+
+	for (i = 0; i < pol->ncontainers; i++) {
+		const struct pol_container *a = pol->containers[i];
+
+		for (j = 0; j < i; j++) {
+			const struct pol_container *b = pol->containers[j];
+			char *where;
+
+			if (!strcmp(a->name, b->name)) {
+				where = loc_str(&b->loc);
+				diag_error(cc->diags, &a->loc, "container '%s' "
+				    "is already defined at %s", a->name, where);
+				free(where);
+				continue;
+			}
+			for (k = 0; k < a->naddrs; k++)
+				for (l = 0; l < b->naddrs; l++) {
+					if (prefix_cmp(&a->addrs[k].addr,
+					    &b->addrs[l].addr))
+						continue;
+					where = loc_str(&b->addrs[l].loc);
+					diag_error(cc->diags, &a->addrs[k].loc,
+					    "address is already given to "
+					    "container '%s' at %s", b->name,
+					    where);
+					free(where);
+				}
+		}
+	}
+}
+
+static bool
+publish_clash(const struct rf_publish *a, const struct rf_publish *b)
+{
+	if (a->proto != b->proto || a->host_port != b->host_port)
+		return false;
+	if (!a->has_addr || !b->has_addr)
+		return true;
+	return !prefix_cmp(&a->addr, &b->addr);
+}
+
+/* A host port is forwarded to one place, to a container that can take it. */
+static void
+check_publish(struct compiler *cc)
+{
+	const struct rf_rule **seen;
+	size_t nseen = 0, nrules = 0, i, j, k;
+
+	for (i = 0; i < cc->m->ncontainers; i++)
+		nrules += cc->m->containers[i].nrules;
+	seen = xcalloc(nrules, sizeof(*seen));
+
+	for (i = 0; i < cc->m->ncontainers; i++) {
+		const struct rf_container *c = &cc->m->containers[i];
+
+		for (j = 0; j < c->nrules; j++) {
+			const struct rf_rule *r = &c->rules[j];
+			const struct rf_publish *p = &r->publish;
+
+			if (!p->set)
+				continue;
+			if (p->has_addr && c->static_addrs &&
+			    !container_addr(c, p->addr.family))
+				diag_error(cc->diags, &r->loc, "container '%s' "
+				    "has no %s address to forward to", c->name,
+				    p->addr.family == AF_INET ? "IPv4" :
+				    "IPv6");
+			for (k = 0; k < nseen; k++) {
+				char *where;
+
+				if (!publish_clash(p, &seen[k]->publish))
+					continue;
+				where = loc_str(&seen[k]->loc);
+				diag_error(cc->diags, &r->loc, "host port "
+				    "%u/%s is already published at %s",
+				    p->host_port, proto_name(p->proto), where);
+				free(where);
+				break;
+			}
+			seen[nseen++] = r;
+		}
+	}
+	free(seen);
+}
+
+const struct rf_prefix *
+container_addr(const struct rf_container *c, int family)
+{
+	size_t i;
+
+	for (i = 0; i < c->naddrs; i++)
+		if (c->addrs[i].family == family)
+			return &c->addrs[i];
+	return NULL;
+}
+
+int
+model_load(const char *path, struct rf_model *ret, struct rf_diags *diags)
+{
+	struct compiler cc = { ret, diags };
+	size_t i;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = policy_parse(path, &ret->pol, diags);
+	if (r < 0)
+		return r;
+
+	check_unique(&cc);
+	ret->containers = xcalloc(ret->pol.ncontainers,
+	    sizeof(*ret->containers));
+	for (i = 0; i < ret->pol.ncontainers; i++)
+		compile_container(&cc, &ret->containers[i],
+		    ret->pol.containers[i]);
+	ret->ncontainers = ret->pol.ncontainers;
+	check_publish(&cc);
+
+	return diags->nerrors ? -EINVAL : 0;
+}
+
+void
+model_free(struct rf_model *m)
+{
+	size_t i, j;
+
+	for (i = 0; i < m->ncontainers; i++) {
+		struct rf_container *c = &m->containers[i];
+
+		for (j = 0; j < c->nrules; j++) {
+			rangeset_free(&c->rules[j].peers.v4);
+			rangeset_free(&c->rules[j].peers.v6);
+			free(c->rules[j].ports);
+		}
+		free(c->rules);
+		free(c->addrs);
+	}
+	free(m->containers);
+	policy_free(&m->pol);
+	memset(m, 0, sizeof(*m));
+}

@@ -1,0 +1,443 @@
+/*
+ * render.c: the compiled model in nft syntax.
+ *
+ * Layout of the table (one per host, "inet ringfence"):
+ *
+ *   maps in_v4/in_v6       container address -> its "in" chain
+ *   maps fwd_in_v4/_v6     the same, through a chain that also sets RF_MARK
+ *   maps out_v4/out_v6     container address -> its "out" chain
+ *   sets c_NAME_rN_v4/_v6  the peers of allow rule N of container NAME
+ *
+ *   forward (filter - 10)  established,related accept; source's out
+ *                          chain; destination's fwd_in chain
+ *   input   (filter - 10)  container to host: the source's out chain
+ *   output  (filter - 10)  host to container: the destination's in chain
+ *   prerouting, output_nat (dstnat - 10): publish DNAT
+ *
+ * Each packet costs one map lookup per direction and one set lookup per
+ * allow rule of the container it touches, however many addresses the
+ * policy lists.  An "out" chain returns on allow so the destination can
+ * still be checked; an "in" chain is the last check and accepts.  Either
+ * ends in the container's deny action, which is final across all base
+ * chains.
+ */
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "nft/render.h"
+
+#define ELEMENTS_WIDTH	64
+
+static const char *const nd_types =
+	"icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, "
+	"nd-router-solicit, nd-router-advert, nd-redirect } "
+	"ip6 hoplimit 255";
+
+static const char *
+dir_name(enum rf_dir dir)
+{
+	return dir == DIR_IN ? "in" : "out";
+}
+
+static const char *
+fam_suffix(int family)
+{
+	return family == AF_INET ? "v4" : "v6";
+}
+
+static const char *
+fam_kw(int family)
+{
+	return family == AF_INET ? "ip" : "ip6";
+}
+
+static const struct rf_rangeset *
+peers_of(const struct rf_rule *r, int family)
+{
+	return family == AF_INET ? &r->peers.v4 : &r->peers.v6;
+}
+
+/*
+ * Copy text into a quoted nft string: nft strings cannot escape, so keep
+ * a safe set of characters, fold the rest to '_', and cut at max bytes.
+ */
+static void
+put_quoted(struct strbuf *sb, const char *s, size_t max)
+{
+	size_t n;
+
+	strbuf_putc(sb, '"');
+	for (n = 0; *s && n < max; s++, n++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\t')
+			c = ' ';
+		if (c < ' ' || c >= 0x7f || c == '"' || c == '\\')
+			c = '_';
+		strbuf_putc(sb, (char)c);
+	}
+	strbuf_putc(sb, '"');
+}
+
+static void
+put_comment(struct strbuf *sb, const struct rf_rule *r)
+{
+	const char *base = strrchr(r->loc.src->path, '/');
+	char *text;
+
+	base = base ? base + 1 : r->loc.src->path;
+	text = xasprintf("%s:%u: %s", base, r->loc.line, r->text);
+	strbuf_puts(sb, " comment ");
+	put_quoted(sb, text, 127);
+	free(text);
+}
+
+/* ---- declarations ---- */
+
+static void
+render_peer_set(struct strbuf *sb, const struct rf_container *c,
+	const struct rf_rule *r, int family)
+{
+	const struct rf_rangeset *set = peers_of(r, family);
+
+	if (r->peers.any || set->n == 0)
+		return;
+	strbuf_printf(sb, "\tset c_%s_r%u_%s {\n", c->name, r->index,
+	    fam_suffix(family));
+	strbuf_printf(sb, "\t\ttype %s_addr\n", family == AF_INET ?
+	    "ipv4" : "ipv6");
+	strbuf_puts(sb, "\t\tflags interval\n");
+	strbuf_puts(sb, "\t\telements = { ");
+	rangeset_format(set, family, sb, "\t\t\t     ", ELEMENTS_WIDTH);
+	strbuf_puts(sb, " }\n\t}\n\n");
+}
+
+/* map NAME { ADDR : jump c_NAME_SUFFIX, ... } over every container. */
+static void
+render_vmap(struct strbuf *sb, const struct rf_model *m, const char *name,
+	int family, const char *chain_suffix)
+{
+	bool first = true;
+	size_t i, j;
+
+	strbuf_printf(sb, "\tmap %s_%s {\n\t\ttype %s_addr : verdict\n", name,
+	    fam_suffix(family), family == AF_INET ? "ipv4" : "ipv6");
+	for (i = 0; i < m->ncontainers; i++) {
+		const struct rf_container *c = &m->containers[i];
+
+		for (j = 0; j < c->naddrs; j++) {
+			char buf[INET6_ADDRSTRLEN];
+
+			if (c->addrs[j].family != family)
+				continue;
+			addr_format(family, c->addrs[j].addr, buf);
+			strbuf_printf(sb, "%s%s : jump c_%s_%s", first ?
+			    "\t\telements = { " : ",\n\t\t\t     ", buf,
+			    c->name, chain_suffix);
+			first = false;
+		}
+	}
+	if (!first)
+		strbuf_puts(sb, " }\n");
+	strbuf_puts(sb, "\t}\n\n");
+}
+
+/* ---- base chains ---- */
+
+static void
+render_base_chain(struct strbuf *sb, const char *name, const char *type,
+	const char *hook, const char *priority)
+{
+	strbuf_printf(sb, "\tchain %s {\n\t\ttype %s hook %s priority %s; "
+	    "policy accept;\n", name, type, hook, priority);
+}
+
+static void
+render_filter_chains(struct strbuf *sb)
+{
+	static const char established[] =
+	    "\t\tct state established,related accept\n";
+
+	render_base_chain(sb, "forward", "filter", "forward", "filter - 10");
+	strbuf_puts(sb, established);
+	strbuf_puts(sb, "\t\tip saddr vmap @out_v4\n"
+	    "\t\tip6 saddr vmap @out_v6\n"
+	    "\t\tip daddr vmap @fwd_in_v4\n"
+	    "\t\tip6 daddr vmap @fwd_in_v6\n\t}\n\n");
+
+	render_base_chain(sb, "input", "filter", "input", "filter - 10");
+	strbuf_puts(sb, established);
+	strbuf_puts(sb, "\t\tip saddr vmap @out_v4\n"
+	    "\t\tip6 saddr vmap @out_v6\n\t}\n\n");
+
+	render_base_chain(sb, "output", "filter", "output", "filter - 10");
+	strbuf_puts(sb, established);
+	strbuf_puts(sb, "\t\tip daddr vmap @in_v4\n"
+	    "\t\tip6 daddr vmap @in_v6\n\t}\n\n");
+}
+
+/*
+ * One DNAT rule of a publish clause for one family.  Locally generated
+ * connections (output_nat) are never to loopback: those cannot be sent
+ * to a container.
+ */
+static void
+render_dnat(struct strbuf *sb, const struct rf_container *c,
+	const struct rf_rule *r, int family, bool local)
+{
+	const struct rf_publish *p = &r->publish;
+	const struct rf_prefix *to = container_addr(c, family);
+	char buf[INET6_ADDRSTRLEN];
+	bool from_all;
+
+	if (!to || (p->has_addr && p->addr.family != family))
+		return;
+	from_all = r->peers.any || (local && r->peers.host);
+	if (!from_all && peers_of(r, family)->n == 0)
+		return;
+
+	strbuf_puts(sb, "\t\t");
+	if (p->has_addr) {
+		addr_format(family, p->addr.addr, buf);
+		strbuf_printf(sb, "%s daddr %s ", fam_kw(family), buf);
+	} else {
+		strbuf_puts(sb, "fib daddr type local ");
+		if (local)
+			strbuf_puts(sb, family == AF_INET ?
+			    "ip daddr != 127.0.0.0/8 " : "ip6 daddr != ::1 ");
+	}
+	if (!from_all)
+		strbuf_printf(sb, "%s saddr @c_%s_r%u_%s ", fam_kw(family),
+		    c->name, r->index, fam_suffix(family));
+
+	addr_format(family, to->addr, buf);
+	strbuf_printf(sb, "%s dport %u dnat %s to %s%s%s:%u",
+	    proto_name(p->proto), p->host_port, fam_kw(family),
+	    family == AF_INET6 ? "[" : "", buf, family == AF_INET6 ? "]" : "",
+	    p->port);
+	put_comment(sb, r);
+	strbuf_putc(sb, '\n');
+}
+
+static void
+render_nat_chain(struct strbuf *sb, const struct rf_model *m, bool local)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	size_t i, j, f;
+
+	/* nft names the dstnat priority only for prerouting: -100 - 10. */
+	if (local)
+		render_base_chain(sb, "output_nat", "nat", "output", "-110");
+	else
+		render_base_chain(sb, "prerouting", "nat", "prerouting",
+		    "dstnat - 10");
+	for (i = 0; i < m->ncontainers; i++) {
+		const struct rf_container *c = &m->containers[i];
+
+		for (j = 0; j < c->nrules; j++) {
+			if (!c->rules[j].publish.set)
+				continue;
+			for (f = 0; f < ARRAY_SIZE(families); f++)
+				render_dnat(sb, c, &c->rules[j], families[f],
+				    local);
+		}
+	}
+	strbuf_puts(sb, "\t}\n\n");
+}
+
+/* ---- per-container chains ---- */
+
+static void
+render_ports(struct strbuf *sb, const struct rf_rule *r)
+{
+	bool one_proto = true;
+	size_t i;
+
+	for (i = 1; i < r->nports; i++)
+		if (r->ports[i].proto != r->ports[0].proto)
+			one_proto = false;
+
+	if (one_proto)
+		strbuf_printf(sb, "%s dport ", proto_name(r->ports[0].proto));
+	else
+		strbuf_puts(sb, "meta l4proto . th dport ");
+	if (r->nports > 1)
+		strbuf_puts(sb, "{ ");
+	for (i = 0; i < r->nports; i++) {
+		const struct rf_portrange *p = &r->ports[i];
+
+		if (i)
+			strbuf_puts(sb, ", ");
+		if (!one_proto)
+			strbuf_printf(sb, "%s . ", proto_name(p->proto));
+		strbuf_printf(sb, "%u", p->lo);
+		if (p->hi != p->lo)
+			strbuf_printf(sb, "-%u", p->hi);
+	}
+	if (r->nports > 1)
+		strbuf_puts(sb, " }");
+	strbuf_putc(sb, ' ');
+}
+
+static void
+render_match(struct strbuf *sb, const struct rf_rule *r)
+{
+	switch (r->match) {
+	case MATCH_ALL:
+		break;
+	case MATCH_PROTO:
+		strbuf_printf(sb, "meta l4proto %s ", r->proto ==
+		    IPPROTO_ICMPV6 ? "ipv6-icmp" : proto_name(r->proto));
+		break;
+	case MATCH_PORTS:
+		render_ports(sb, r);
+		break;
+	}
+}
+
+/*
+ * One line of an allow rule for one kind of peer: peer is "" for any
+ * peer, or an address match.  A logged rule gets a rate-limited log line
+ * of its own first, so that the limit never decides the verdict.
+ */
+static void
+render_allow_line(struct strbuf *sb, const struct rf_container *c,
+	const struct rf_rule *r, const char *peer)
+{
+	const char *verdict = r->dir == DIR_IN ? "accept" : "return";
+
+	if (r->log) {
+		char *prefix = xasprintf("ringfence %.80s %s #%u: ", c->name,
+		    dir_name(r->dir), r->index);
+
+		strbuf_printf(sb, "\t\t%s", peer);
+		render_match(sb, r);
+		strbuf_puts(sb, "counter limit rate 10/second burst 20 "
+		    "packets log prefix ");
+		put_quoted(sb, prefix, 127);
+		strbuf_puts(sb, " level info\n");
+		free(prefix);
+	}
+	strbuf_printf(sb, "\t\t%s", peer);
+	render_match(sb, r);
+	strbuf_puts(sb, verdict);
+	put_comment(sb, r);
+	strbuf_putc(sb, '\n');
+}
+
+static void
+render_allow(struct strbuf *sb, const struct rf_container *c,
+	const struct rf_rule *r)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	const char *side = r->dir == DIR_IN ? "saddr" : "daddr";
+	size_t f;
+	char *peer;
+
+	if (r->peers.any) {
+		render_allow_line(sb, c, r, "");
+		return;
+	}
+	for (f = 0; f < ARRAY_SIZE(families); f++) {
+		if (peers_of(r, families[f])->n == 0)
+			continue;
+		peer = xasprintf("%s %s @c_%s_r%u_%s ", fam_kw(families[f]),
+		    side, c->name, r->index, fam_suffix(families[f]));
+		render_allow_line(sb, c, r, peer);
+		free(peer);
+	}
+	if (r->peers.host) {
+		peer = xasprintf("fib %s type local ", side);
+		render_allow_line(sb, c, r, peer);
+		free(peer);
+	}
+}
+
+static void
+render_deny(struct strbuf *sb, enum rf_action action)
+{
+	if (action == ACTION_DROP) {
+		strbuf_puts(sb, "\t\tdrop\n");
+		return;
+	}
+	strbuf_puts(sb, "\t\tmeta l4proto tcp reject with tcp reset\n"
+	    "\t\treject with icmpx admin-prohibited\n");
+}
+
+static void
+render_container_chain(struct strbuf *sb, const struct rf_container *c,
+	enum rf_dir dir)
+{
+	size_t i;
+
+	strbuf_printf(sb, "\tchain c_%s_%s {\n", c->name, dir_name(dir));
+	strbuf_printf(sb, "\t\t%s %s\n", nd_types,
+	    dir == DIR_IN ? "accept" : "return");
+	for (i = 0; i < c->nrules; i++)
+		if (c->rules[i].dir == dir)
+			render_allow(sb, c, &c->rules[i]);
+	render_deny(sb, c->deny[dir]);
+	strbuf_puts(sb, "\t}\n\n");
+}
+
+static void
+render_container(struct strbuf *sb, const struct rf_container *c)
+{
+	strbuf_printf(sb, "\tchain c_%s_fwd_in {\n"
+	    "\t\tmeta mark set meta mark | 0x%08x\n"
+	    "\t\tgoto c_%s_in\n\t}\n\n", c->name, RF_MARK, c->name);
+	render_container_chain(sb, c, DIR_IN);
+	render_container_chain(sb, c, DIR_OUT);
+}
+
+/* ---- the transaction ---- */
+
+static void
+render_table_reset(struct strbuf *out)
+{
+	strbuf_puts(out, "table " RF_TABLE_FAMILY " " RF_TABLE_NAME " {\n}\n"
+	    "delete table " RF_TABLE_FAMILY " " RF_TABLE_NAME "\n");
+}
+
+void
+render_flush(struct strbuf *out)
+{
+	render_table_reset(out);
+}
+
+void
+render_ruleset(const struct rf_model *m, struct strbuf *out)
+{
+	size_t i, j;
+
+	strbuf_puts(out, "# Generated by ringfence " RINGFENCE_VERSION
+	    " from the policy: edit the policy, not this.\n");
+	render_table_reset(out);
+	strbuf_puts(out, "table " RF_TABLE_FAMILY " " RF_TABLE_NAME " {\n");
+
+	for (i = 0; i < m->ncontainers; i++) {
+		const struct rf_container *c = &m->containers[i];
+
+		for (j = 0; j < c->nrules; j++) {
+			render_peer_set(out, c, &c->rules[j], AF_INET);
+			render_peer_set(out, c, &c->rules[j], AF_INET6);
+		}
+	}
+	render_vmap(out, m, "in", AF_INET, "in");
+	render_vmap(out, m, "in", AF_INET6, "in");
+	render_vmap(out, m, "fwd_in", AF_INET, "fwd_in");
+	render_vmap(out, m, "fwd_in", AF_INET6, "fwd_in");
+	render_vmap(out, m, "out", AF_INET, "out");
+	render_vmap(out, m, "out", AF_INET6, "out");
+
+	render_filter_chains(out);
+	render_nat_chain(out, m, false);
+	render_nat_chain(out, m, true);
+	for (i = 0; i < m->ncontainers; i++)
+		render_container(out, &m->containers[i]);
+
+	/* nft 1.0.6 will not parse "} }" on one line: keep them apart. */
+	strbuf_puts(out, "}\n");
+}

@@ -1,0 +1,33 @@
+/*
+ * render.h: the model as one nftables transaction, in nft's own syntax.
+ */
+#ifndef RF_RENDER_H
+#define RF_RENDER_H
+
+#include "model/model.h"
+#include "util.h"
+
+/* ringfence owns exactly this table and nothing else in nftables. */
+#define RF_TABLE_FAMILY	"inet"
+#define RF_TABLE_NAME	"ringfence"
+
+/*
+ * The packet mark bit that ringfence sets on forwarded packets it allows
+ * into a confined container.  Docker's FORWARD chain drops them otherwise;
+ * the one rule ringfence keeps in DOCKER-USER accepts this bit.
+ * XXX fixed for now: a host whose other tools use this bit needs a setting.
+ */
+#define RF_MARK		0x01000000u
+#define RF_MARK_STR	"0x1000000"	/* the same, as iptables prints it */
+
+/*
+ * Append the whole transaction to out: it creates the table if missing,
+ * deletes it, and defines it anew, so that loading it replaces ringfence's
+ * previous ruleset atomically.
+ */
+void render_ruleset(const struct rf_model *m, struct strbuf *out);
+
+/* The transaction that removes the table, whether it exists or not. */
+void render_flush(struct strbuf *out);
+
+#endif
