@@ -317,12 +317,18 @@ parse_list(struct parser *ps, bool (*item)(struct parser *, void *),
 		next(ps);
 
 		if (ps->tok.kind == TOK_NEWLINE) {
+			struct lexer lx = ps->lx;
+			struct token tok = ps->tok;
+
 			skip_newlines(ps);
 			if (ps->tok.kind != TOK_COMMA &&
 			    ps->tok.kind != TOK_RBRACE) {
 				diag_error(ps->diags, &open, "unterminated "
 				    "list: '{' is not closed before the next "
 				    "line");
+				/* Leave the next line to the caller. */
+				ps->lx = lx;
+				ps->tok = tok;
 				return false;
 			}
 		}
