@@ -2,9 +2,10 @@
  * lexer.h: splits policy text into tokens.
  *
  * The language has few token kinds: punctuation, quoted strings, line ends,
- * and words.  A word is any run of characters that is not space or
- * punctuation, so "10.0.0.0/8", "5000/tcp" and "[2001:db8::1]:5000" are one
- * word each and the parser, which knows what it expects, reads them.
+ * and words.  A word is a run of letters, digits and "._-:/[]$", so
+ * "10.0.0.0/8", "5000/tcp" and "[2001:db8::1]:5000" are one word each and
+ * the parser, which knows what it expects, reads them.  Any other character
+ * is reported where it stands.
  */
 #ifndef RF_LEXER_H
 #define RF_LEXER_H
