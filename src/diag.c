@@ -82,6 +82,53 @@ print_excerpt(const struct rf_loc *loc, FILE *out)
 	fputs("^\n", out);
 }
 
+static int
+diag_cmp(const void *a, const void *b)
+{
+	const struct rf_diag *x = *(struct rf_diag *const *)a;
+	const struct rf_diag *y = *(struct rf_diag *const *)b;
+	unsigned xs = x->loc.src ? x->loc.src->seq + 1 : 0;
+	unsigned ys = y->loc.src ? y->loc.src->seq + 1 : 0;
+
+	if (xs != ys)
+		return xs < ys ? -1 : 1;
+	if (x->loc.line != y->loc.line)
+		return x->loc.line < y->loc.line ? -1 : 1;
+	if (x->loc.col != y->loc.col)
+		return x->loc.col < y->loc.col ? -1 : 1;
+	return 0;
+}
+
+void
+diags_sort(struct rf_diags *d)
+{
+	struct rf_diag **v, *e;
+	size_t n = 0, i, j;
+
+	for (e = d->head; e; e = e->next)
+		n++;
+	if (n < 2)
+		return;
+	v = xcalloc(n, sizeof(*v));
+	for (i = 0, e = d->head; e; e = e->next)
+		v[i++] = e;
+
+	/* Insertion sort: stable, and error lists are short. */
+	for (i = 1; i < n; i++) {
+		e = v[i];
+		for (j = i; j > 0 && diag_cmp(&v[j - 1], &e) > 0; j--)
+			v[j] = v[j - 1];
+		v[j] = e;
+	}
+
+	d->head = v[0];
+	for (i = 0; i + 1 < n; i++)
+		v[i]->next = v[i + 1];
+	v[n - 1]->next = NULL;
+	d->tail = &v[n - 1]->next;
+	free(v);
+}
+
 void
 diags_print(const struct rf_diags *d, FILE *out)
 {

@@ -17,6 +17,7 @@ struct rf_source {
 	char			*path;	/* as the user (or an include) named it */
 	char			*text;	/* whole file, NUL-terminated */
 	size_t			 len;
+	unsigned		 seq;	/* order in which files were read */
 	struct rf_source	*next;
 };
 
@@ -48,6 +49,8 @@ void diag_error(struct rf_diags *d, const struct rf_loc *loc,
 /* "file:line:col" of a location, for messages that name a second place. */
 char *loc_str(const struct rf_loc *loc);
 
+/* Order by file (as read), line and column; keeps ties in order. */
+void diags_sort(struct rf_diags *d);
 void diags_print(const struct rf_diags *d, FILE *out);
 
 #endif

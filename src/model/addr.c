@@ -137,6 +137,10 @@ addr_parse_prefix(const char *text, size_t len, struct rf_prefix *ret,
 			    addr_bits(p.family));
 			return -EINVAL;
 		}
+		if (r < 0 && len == alen + 1) {
+			*ret_err = xstrdup("missing prefix length after '/'");
+			return -EINVAL;
+		}
 		if (r < 0) {
 			*ret_err = xasprintf("'%.*s' is not a prefix length",
 			    (int)(len - alen - 1), slash + 1);

@@ -47,7 +47,9 @@ expand_addr(struct compiler *cc, const struct pol_addr *a,
 		    &set->v6, &a->prefix);
 		break;
 	case PADDR_VAR:
-		expand_addr(cc, a->def->value, set);
+		/* No value: its define had an error, already reported. */
+		if (a->def->value)
+			expand_addr(cc, a->def->value, set);
 		break;
 	case PADDR_LIST:
 		for (i = 0; i < a->nitems; i++)
@@ -136,6 +138,7 @@ compile_rule(struct compiler *cc, struct rf_rule *rule,
 
 	if (pr->publish) {
 		rule->publish.set = true;
+		rule->publish.loc = pr->publish_loc;
 		rule->publish.has_addr = pr->publish_has_addr;
 		rule->publish.addr = pr->publish_addr;
 		rule->publish.host_port = pr->publish_port;
@@ -266,6 +269,47 @@ publish_clash(const struct rf_publish *a, const struct rf_publish *b)
 	return !prefix_cmp(&a->addr, &b->addr);
 }
 
+/* Whether a publish clause can forward anything in this family. */
+static bool
+publish_reaches(const struct rf_container *c, const struct rf_rule *r,
+	int family)
+{
+	const struct rf_publish *p = &r->publish;
+	const struct rf_rangeset *peers = family == AF_INET ?
+	    &r->peers.v4 : &r->peers.v6;
+
+	if (!container_addr(c, family))
+		return false;
+	if (p->has_addr && p->addr.family != family)
+		return false;
+	return r->peers.any || r->peers.host || peers->n > 0;
+}
+
+/*
+ * A publish clause of a container with known addresses must forward
+ * something: a host address of a family the container has, and sources
+ * of that family.
+ */
+static void
+check_publish_family(struct compiler *cc, const struct rf_container *c,
+	const struct rf_rule *r)
+{
+	const struct rf_publish *p = &r->publish;
+
+	if (!c->static_addrs)
+		return;
+	if (p->has_addr && !container_addr(c, p->addr.family)) {
+		diag_error(cc->diags, &p->loc, "container '%s' has no %s "
+		    "address to forward to", c->name,
+		    p->addr.family == AF_INET ? "IPv4" : "IPv6");
+		return;
+	}
+	if (!publish_reaches(c, r, AF_INET) && !publish_reaches(c, r, AF_INET6))
+		diag_error(cc->diags, &p->loc, "publish forwards nothing: no "
+		    "source of this rule has the address family of "
+		    "container '%s'", c->name);
+}
+
 /* A host port is forwarded to one place, to a container that can take it. */
 static void
 check_publish(struct compiler *cc)
@@ -286,19 +330,14 @@ check_publish(struct compiler *cc)
 
 			if (!p->set)
 				continue;
-			if (p->has_addr && c->static_addrs &&
-			    !container_addr(c, p->addr.family))
-				diag_error(cc->diags, &r->loc, "container '%s' "
-				    "has no %s address to forward to", c->name,
-				    p->addr.family == AF_INET ? "IPv4" :
-				    "IPv6");
+			check_publish_family(cc, c, r);
 			for (k = 0; k < nseen; k++) {
 				char *where;
 
 				if (!publish_clash(p, &seen[k]->publish))
 					continue;
-				where = loc_str(&seen[k]->loc);
-				diag_error(cc->diags, &r->loc, "host port "
+				where = loc_str(&seen[k]->publish.loc);
+				diag_error(cc->diags, &p->loc, "host port "
 				    "%u/%s is already published at %s",
 				    p->host_port, proto_name(p->proto), where);
 				free(where);
@@ -342,6 +381,7 @@ model_load(const char *path, struct rf_model *ret, struct rf_diags *diags)
 	ret->ncontainers = ret->pol.ncontainers;
 	check_publish(&cc);
 
+	diags_sort(diags);
 	return diags->nerrors ? -EINVAL : 0;
 }
 

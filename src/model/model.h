@@ -38,6 +38,7 @@ struct rf_portrange {
 
 struct rf_publish {
 	bool			set;
+	struct rf_loc		loc;		/* of the host port */
 	bool			has_addr;	/* else every local address */
 	struct rf_prefix	addr;
 	uint16_t		host_port;

@@ -3,10 +3,15 @@
  *
  * Layout of the table (one per host, "inet ringfence"):
  *
- *   maps in_v4/in_v6       container address -> its "in" chain
- *   maps fwd_in_v4/_v6     the same, through a chain that also sets RF_MARK
- *   maps out_v4/out_v6     container address -> its "out" chain
- *   sets c_NAME_rN_v4/_v6  the peers of allow rule N of container NAME
+ *   maps in_v4/in_v6       container address -> in_NAME
+ *   maps fwd_in_v4/_v6     container address -> mark_in_NAME, which sets
+ *                          RF_MARK and goes on to in_NAME
+ *   maps out_v4/out_v6     container address -> out_NAME
+ *   sets peers_NAME_rN_v4  the peers of allow rule N of container NAME
+ *
+ * Every generated name is a fixed prefix that no other prefix starts
+ * with, then the container name, then at most a fixed-shape suffix, so
+ * two containers can never share a chain or a set.
  *
  *   forward (filter - 10)  established,related accept; source's out
  *                          chain; destination's fwd_in chain
@@ -104,7 +109,7 @@ render_peer_set(struct strbuf *sb, const struct rf_container *c,
 
 	if (r->peers.any || set->n == 0)
 		return;
-	strbuf_printf(sb, "\tset c_%s_r%u_%s {\n", c->name, r->index,
+	strbuf_printf(sb, "\tset peers_%s_r%u_%s {\n", c->name, r->index,
 	    fam_suffix(family));
 	strbuf_printf(sb, "\t\ttype %s_addr\n", family == AF_INET ?
 	    "ipv4" : "ipv6");
@@ -114,10 +119,10 @@ render_peer_set(struct strbuf *sb, const struct rf_container *c,
 	strbuf_puts(sb, " }\n\t}\n\n");
 }
 
-/* map NAME { ADDR : jump c_NAME_SUFFIX, ... } over every container. */
+/* map NAME { ADDR : jump PREFIX_CONTAINER, ... } over every container. */
 static void
 render_vmap(struct strbuf *sb, const struct rf_model *m, const char *name,
-	int family, const char *chain_suffix)
+	int family, const char *chain_prefix)
 {
 	bool first = true;
 	size_t i, j;
@@ -133,9 +138,9 @@ render_vmap(struct strbuf *sb, const struct rf_model *m, const char *name,
 			if (c->addrs[j].family != family)
 				continue;
 			addr_format(family, c->addrs[j].addr, buf);
-			strbuf_printf(sb, "%s%s : jump c_%s_%s", first ?
+			strbuf_printf(sb, "%s%s : jump %s_%s", first ?
 			    "\t\telements = { " : ",\n\t\t\t     ", buf,
-			    c->name, chain_suffix);
+			    chain_prefix, c->name);
 			first = false;
 		}
 	}
@@ -209,7 +214,7 @@ render_dnat(struct strbuf *sb, const struct rf_container *c,
 			    "ip daddr != 127.0.0.0/8 " : "ip6 daddr != ::1 ");
 	}
 	if (!from_all)
-		strbuf_printf(sb, "%s saddr @c_%s_r%u_%s ", fam_kw(family),
+		strbuf_printf(sb, "%s saddr @peers_%s_r%u_%s ", fam_kw(family),
 		    c->name, r->index, fam_suffix(family));
 
 	addr_format(family, to->addr, buf);
@@ -343,7 +348,7 @@ render_allow(struct strbuf *sb, const struct rf_container *c,
 	for (f = 0; f < ARRAY_SIZE(families); f++) {
 		if (peers_of(r, families[f])->n == 0)
 			continue;
-		peer = xasprintf("%s %s @c_%s_r%u_%s ", fam_kw(families[f]),
+		peer = xasprintf("%s %s @peers_%s_r%u_%s ", fam_kw(families[f]),
 		    side, c->name, r->index, fam_suffix(families[f]));
 		render_allow_line(sb, c, r, peer);
 		free(peer);
@@ -372,7 +377,7 @@ render_container_chain(struct strbuf *sb, const struct rf_container *c,
 {
 	size_t i;
 
-	strbuf_printf(sb, "\tchain c_%s_%s {\n", c->name, dir_name(dir));
+	strbuf_printf(sb, "\tchain %s_%s {\n", dir_name(dir), c->name);
 	strbuf_printf(sb, "\t\t%s %s\n", nd_types,
 	    dir == DIR_IN ? "accept" : "return");
 	for (i = 0; i < c->nrules; i++)
@@ -385,9 +390,9 @@ render_container_chain(struct strbuf *sb, const struct rf_container *c,
 static void
 render_container(struct strbuf *sb, const struct rf_container *c)
 {
-	strbuf_printf(sb, "\tchain c_%s_fwd_in {\n"
+	strbuf_printf(sb, "\tchain mark_in_%s {\n"
 	    "\t\tmeta mark set meta mark | 0x%08x\n"
-	    "\t\tgoto c_%s_in\n\t}\n\n", c->name, RF_MARK, c->name);
+	    "\t\tgoto in_%s\n\t}\n\n", c->name, RF_MARK, c->name);
 	render_container_chain(sb, c, DIR_IN);
 	render_container_chain(sb, c, DIR_OUT);
 }
@@ -427,8 +432,8 @@ render_ruleset(const struct rf_model *m, struct strbuf *out)
 	}
 	render_vmap(out, m, "in", AF_INET, "in");
 	render_vmap(out, m, "in", AF_INET6, "in");
-	render_vmap(out, m, "fwd_in", AF_INET, "fwd_in");
-	render_vmap(out, m, "fwd_in", AF_INET6, "fwd_in");
+	render_vmap(out, m, "fwd_in", AF_INET, "mark_in");
+	render_vmap(out, m, "fwd_in", AF_INET6, "mark_in");
 	render_vmap(out, m, "out", AF_INET, "out");
 	render_vmap(out, m, "out", AF_INET6, "out");
 

@@ -122,14 +122,22 @@ lexer_next(struct lexer *lx, struct token *t)
 		return;
 	}
 
-	if (c >= 0x20 && c < 0x7f)
-		diag_error(lx->diags, &t->loc, "unexpected character '%c'", c);
-	else
-		diag_error(lx->diags, &t->loc,
-		    "unexpected byte 0x%02x (policy text is ASCII)", c);
 	t->kind = TOK_BAD;
 	t->len = 1;
-	advance(lx, 1);
+	if (c >= 0x20 && c < 0x7f) {
+		diag_error(lx->diags, &t->loc, "unexpected character '%c'", c);
+	} else if (c >= 0x80) {
+		/* One error for a whole UTF-8 character (or run of them). */
+		while (lx->p + t->len < lx->end &&
+		    (unsigned char)lx->p[t->len] >= 0x80)
+			t->len++;
+		diag_error(lx->diags, &t->loc, "unexpected non-ASCII "
+		    "character (policy text is ASCII)");
+	} else {
+		diag_error(lx->diags, &t->loc, "unexpected control character "
+		    "0x%02x", c);
+	}
+	advance(lx, t->len);
 }
 
 bool

@@ -35,16 +35,33 @@ struct parser {
 	struct rf_diags		*diags;
 	struct include_frame	*frame;
 	unsigned		 depth;
-	const char		*prev_end;	/* end of the previous token */
+	struct strbuf		*record;	/* tokens of the current rule */
 };
 
 static void parse_file(struct parser *ps);
 
+/*
+ * While a rule is read, its tokens are also written to ps->record, one
+ * space apart, so the rule's text is one line however it was laid out.
+ */
+static void
+record_token(struct parser *ps)
+{
+	const struct token *t = &ps->tok;
+	struct strbuf *sb = ps->record;
+
+	if (t->kind == TOK_NEWLINE || t->kind == TOK_EOF || t->kind == TOK_BAD)
+		return;
+	if (sb->len && t->kind != TOK_COMMA)
+		strbuf_putc(sb, ' ');
+	strbuf_add(sb, t->text, t->len);
+}
+
 static void
 next(struct parser *ps)
 {
-	ps->prev_end = ps->tok.text + ps->tok.len +
-	    (ps->tok.kind == TOK_STRING ? 1 : 0);
+	if (ps->record)
+		record_token(ps);
 	lexer_next(&ps->lx, &ps->tok);
 }
 
@@ -143,12 +160,13 @@ parse_u16(const char *s, size_t n, unsigned long *ret)
 	unsigned long v = 0;
 	size_t i;
 
-	if (n == 0 || n > 6)
+	if (n == 0)
 		return -EINVAL;
 	for (i = 0; i < n; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return -EINVAL;
-		v = v * 10 + (unsigned long)(s[i] - '0');
+		if (v <= 65535)
+			v = v * 10 + (unsigned long)(s[i] - '0');
 	}
 	*ret = v;
 	return 0;
@@ -200,6 +218,10 @@ parse_port_number(struct parser *ps, const struct token *t, size_t off,
 	struct rf_loc loc = loc_at(t, off);
 	unsigned long v;
 
+	if (n == 0) {
+		diag_error(ps->diags, &loc, "missing port number");
+		return false;
+	}
 	if (parse_u16(t->text + off, n, &v) < 0) {
 		diag_error(ps->diags, &loc, "'%.*s' is not a port number",
 		    (int)n, t->text + off);
@@ -242,7 +264,10 @@ parse_port_item(struct parser *ps, struct pol_rule *rule)
 	if (proto < 0 || !proto_has_ports(proto)) {
 		struct rf_loc loc = loc_at(t, nlen + 1);
 
-		if (proto < 0)
+		if (t->len == nlen + 1)
+			diag_error(ps->diags, &loc, "missing protocol after "
+			    "'/': write tcp, udp or sctp");
+		else if (proto < 0)
 			diag_error(ps->diags, &loc, "unknown protocol '%.*s' "
 			    "(ports take tcp, udp or sctp)",
 			    (int)(t->len - nlen - 1), slash + 1);
@@ -321,6 +346,11 @@ parse_list(struct parser *ps, bool (*item)(struct parser *, void *),
 			struct token tok = ps->tok;
 
 			skip_newlines(ps);
+			if (ps->tok.kind == TOK_EOF) {
+				diag_error(ps->diags, &open, "unterminated "
+				    "list: '{' is never closed");
+				return false;
+			}
 			if (ps->tok.kind != TOK_COMMA &&
 			    ps->tok.kind != TOK_RBRACE) {
 				diag_error(ps->diags, &open, "unterminated "
@@ -417,6 +447,20 @@ addr_free(struct pol_addr *a)
 	free(a);
 }
 
+static bool
+is_clause_word(const struct token *t)
+{
+	static const char *const words[] = {
+		"from", "to", "port", "proto", "publish", "log",
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(words); i++)
+		if (tok_is(t, words[i]))
+			return true;
+	return false;
+}
+
 /* One item: any, host, container NAME, $NAME, ADDR or ADDR/LEN. */
 static struct pol_addr *
 parse_addr_item(struct parser *ps)
@@ -434,14 +478,12 @@ parse_addr_item(struct parser *ps)
 		return addr_new(PADDR_HOST, &t->loc);
 
 	if (tok_is(t, "container")) {
-		struct rf_loc loc = t->loc;
-
 		next(ps);
-		if (!valid_name(t, true, true)) {
-			error_expected(ps, "a container name");
+		if (!valid_name(t, true, true) || is_clause_word(t)) {
+			error_expected(ps, "a container name after 'container'");
 			return NULL;
 		}
-		a = addr_new(PADDR_CONTAINER, &loc);
+		a = addr_new(PADDR_CONTAINER, &t->loc);
 		a->name = xstrndup(t->text, t->len);
 		return a;
 	}
@@ -449,6 +491,11 @@ parse_addr_item(struct parser *ps)
 	if (t->text[0] == '$') {
 		const struct pol_define *d;
 
+		if (t->len == 1) {
+			diag_error(ps->diags, &t->loc, "missing name after "
+			    "'$'");
+			return NULL;
+		}
 		d = find_define(ps->pol, t->text + 1, t->len - 1);
 		if (!d) {
 			diag_error(ps->diags, &t->loc, "undefined name '%.*s' "
@@ -599,13 +646,13 @@ parse_direction(struct parser *ps, enum rf_dir *ret)
 static bool
 clause_ok(struct parser *ps, bool seen, bool allowed, const char *why)
 {
+	if (!allowed) {
+		diag_error(ps->diags, &ps->tok.loc, "%s", why);
+		return false;
+	}
 	if (seen) {
 		diag_error(ps->diags, &ps->tok.loc, "'%.*s' is given twice in "
 		    "this rule", (int)ps->tok.len, ps->tok.text);
-		return false;
-	}
-	if (!allowed) {
-		diag_error(ps->diags, &ps->tok.loc, "%s", why);
 		return false;
 	}
 	return true;
@@ -701,19 +748,15 @@ check_publish(struct parser *ps, const struct pol_rule *r)
 	return true;
 }
 
-static void
-rule_set_text(struct pol_rule *r, const char *start, const char *end)
-{
-	r->text = xstrndup(start, (size_t)(end - start));
-}
-
 static bool
 parse_rule(struct parser *ps, struct pol_container *c)
 {
 	struct pol_rule r = { .proto = -1 };
-	const char *start = ps->tok.text, *end;
 	bool seen_peer = false;
+	struct strbuf text;
 
+	strbuf_init(&text);
+	ps->record = &text;
 	r.loc = ps->tok.loc;
 	r.is_deny = tok_is(&ps->tok, "deny");
 	next(ps);
@@ -735,19 +778,28 @@ parse_rule(struct parser *ps, struct pol_container *c)
 		if (!parse_allow_clause(ps, &r, &seen_peer))
 			goto fail;
 	}
-	end = ps->prev_end;
+	ps->record = NULL;
+	if (ps->tok.kind == TOK_RBRACE) {
+		/* Report it, and let the brace close the block. */
+		diag_error(ps->diags, &ps->tok.loc, "'}' goes on a line of "
+		    "its own");
+		goto fail_keep;
+	}
 	if (!expect_eol(ps) || !check_publish(ps, &r))
 		goto fail;
 
-	rule_set_text(&r, start, end);
+	r.text = text.buf;
 	*(struct pol_rule *)vec_push(&c->rules, &c->nrules, &c->caprules,
 	    sizeof(r)) = r;
 	return true;
 
 fail:
+	skip_line(ps);
+fail_keep:
+	ps->record = NULL;
+	strbuf_free(&text);
 	addr_free(r.peer);
 	free(r.ports);
-	skip_line(ps);
 	return false;
 }
 
@@ -838,6 +890,41 @@ parse_block(struct parser *ps, struct pol_container *c, struct rf_loc open)
 	}
 }
 
+/*
+ * After an error in a line that opens a block (a broken container header,
+ * a misspelled keyword), skip that block too, so its rules do not each
+ * report that they stand outside a container.
+ */
+static void
+skip_block(struct parser *ps)
+{
+	bool opened = false;
+
+	while (!at_eol(ps)) {
+		if (ps->tok.kind == TOK_LBRACE)
+			opened = true;
+		next(ps);
+	}
+	if (!opened) {
+		struct lexer lx = ps->lx;
+		struct token tok = ps->tok;
+
+		skip_newlines(ps);
+		opened = ps->tok.kind == TOK_LBRACE;
+		ps->lx = lx;
+		ps->tok = tok;
+		if (!opened)
+			return;
+	}
+	while (ps->tok.kind != TOK_EOF && ps->tok.kind != TOK_RBRACE &&
+	    !tok_is(&ps->tok, "container"))
+		next(ps);
+	if (ps->tok.kind == TOK_RBRACE) {
+		next(ps);
+		skip_line(ps);
+	}
+}
+
 static void
 parse_container(struct parser *ps)
 {
@@ -845,10 +932,16 @@ parse_container(struct parser *ps)
 	struct rf_loc open;
 
 	next(ps);
+	if (ps->tok.kind == TOK_WORD && ps->tok.len > MAX_NAME_LEN) {
+		diag_error(ps->diags, &ps->tok.loc, "container name is longer "
+		    "than %d characters", MAX_NAME_LEN);
+		skip_block(ps);
+		return;
+	}
 	if (!valid_name(&ps->tok, true, true)) {
 		error_expected(ps, "a container name (letters, digits, '_', "
 		    "'.' and '-')");
-		skip_line(ps);
+		skip_block(ps);
 		return;
 	}
 	c = xcalloc(1, sizeof(*c));
@@ -859,16 +952,27 @@ parse_container(struct parser *ps)
 	if (tok_is(&ps->tok, "address") &&
 	    !parse_container_addresses(ps, c))
 		goto fail;
+	if (ps->tok.kind == TOK_NEWLINE) {
+		diag_error(ps->diags, &ps->tok.loc, "expected '{' at the end "
+		    "of the line");
+		goto fail;
+	}
 	if (ps->tok.kind != TOK_LBRACE) {
-		error_expected(ps, ps->tok.kind == TOK_WORD && !c->has_address ?
-		    "'address' or '{'" : "'{'");
+		error_expected(ps, c->has_address ? "',' or '{'" :
+		    "'address' or '{'");
 		goto fail;
 	}
 	open = ps->tok.loc;
 	next(ps);
-	/* Rules start on the line after the brace; on error read on. */
-	expect_eol(ps);
-	parse_block(ps, c, open);
+	if (ps->tok.kind == TOK_RBRACE) {
+		/* An empty block on one line: a container with no rules. */
+		next(ps);
+		expect_eol(ps);
+	} else {
+		/* Rules start on the line after the brace; on error read on. */
+		expect_eol(ps);
+		parse_block(ps, c, open);
+	}
 
 	slot = vec_push(&ps->pol->containers, &ps->pol->ncontainers,
 	    &ps->pol->capcontainers, sizeof(*slot));
@@ -877,17 +981,7 @@ parse_container(struct parser *ps)
 
 fail:
 	container_free(c);
-	skip_line(ps);
-	/* Skip the block of a container whose header is broken. */
-	if (ps->tok.kind == TOK_NEWLINE) {
-		while (ps->tok.kind != TOK_EOF &&
-		    ps->tok.kind != TOK_RBRACE && !tok_is(&ps->tok, "container"))
-			next(ps);
-		if (ps->tok.kind == TOK_RBRACE) {
-			next(ps);
-			skip_line(ps);
-		}
-	}
+	skip_block(ps);
 }
 
 /* ---- define and include ---- */
@@ -913,15 +1007,17 @@ parse_define(struct parser *ps)
 		skip_line(ps);
 		return;
 	}
+	/*
+	 * A define whose value is wrong is still recorded, with no value,
+	 * so that its uses do not each report it as undefined.
+	 */
 	next(ps);
 	value = parse_addrs(ps);
-	if (!value) {
+	if (!value)
 		skip_line(ps);
-		return;
-	}
-	if (!expect_eol(ps)) {
+	else if (!expect_eol(ps)) {
 		addr_free(value);
-		return;
+		value = NULL;
 	}
 
 	old = find_define(ps->pol, name.text, name.len);
@@ -952,7 +1048,7 @@ source_add(struct policy *pol, const char *path, char *text, size_t len)
 	src->text = text;
 	src->len = len;
 	for (tail = &pol->sources; *tail; tail = &(*tail)->next)
-		;
+		src->seq++;
 	*tail = src;
 	return src;
 }
@@ -970,14 +1066,16 @@ parse_path(struct parser *ps, const char *path, const struct rf_loc *from)
 	size_t len;
 	int r;
 
-	real = realpath(path, NULL);
-	r = real ? read_file(real, &text, &len) : -errno;
+	r = read_file(path, &text, &len);
 	if (r < 0) {
 		diag_error(ps->diags, from, "cannot read %s: %s", path,
 		    strerror(-r));
-		free(real);
 		return r;
 	}
+	/* A pipe has no real path; it cannot be included again anyway. */
+	real = realpath(path, NULL);
+	if (!real)
+		real = xstrdup(path);
 	for (f = ps->frame; f; f = f->up) {
 		if (strcmp(f->realpath, real))
 			continue;
@@ -1041,7 +1139,7 @@ parse_include(struct parser *ps)
 	}
 
 	/* Relative names are relative to the including file. */
-	if (pattern[0] == '/') {
+	if (pattern[0] == '/' || !strchr(loc.src->path, '/')) {
 		full = pattern;
 	} else {
 		char *copy = xstrdup(loc.src->path);
@@ -1092,7 +1190,7 @@ parse_file(struct parser *ps)
 			diag_error(ps->diags, &ps->tok.loc, "unknown keyword "
 			    "'%.*s' (expected include, define or container)",
 			    (int)ps->tok.len, ps->tok.text);
-			skip_line(ps);
+			skip_block(ps);
 		} else {
 			error_expected(ps, "include, define or container");
 			skip_line(ps);
