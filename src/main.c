@@ -123,7 +123,7 @@ cmd_plan(const struct cli *cli)
 	r = load_policy(cli, &m);
 	if (r == EXIT_OK) {
 		strbuf_init(&sb);
-		render_ruleset(&m, &sb);
+		render_ruleset(&m, NULL, &sb);
 		fwrite(sb.buf, 1, sb.len, stdout);
 		strbuf_free(&sb);
 	}
@@ -146,7 +146,7 @@ apply_model(const struct rf_model *m)
 	int r;
 
 	strbuf_init(&sb);
-	render_ruleset(m, &sb);
+	render_ruleset(m, NULL, &sb);
 	if (fault && !strcmp(fault, "kernel-refuse"))
 		strbuf_puts(&sb, fault_kernel_refuse);
 

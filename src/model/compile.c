@@ -17,14 +17,16 @@ struct compiler {
 	struct rf_diags	*diags;
 };
 
-static const struct pol_container *
-find_container(const struct policy *pol, const char *name)
+/* A block confining a container by name (not a label block). */
+static const struct rf_container *
+find_container(const struct rf_model *m, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < pol->ncontainers; i++)
-		if (!strcmp(pol->containers[i]->name, name))
-			return pol->containers[i];
+	for (i = 0; i < m->ncontainers; i++)
+		if (!m->containers[i].label_key &&
+		    !strcmp(m->containers[i].name, name))
+			return &m->containers[i];
 	return NULL;
 }
 
@@ -32,7 +34,7 @@ static void
 expand_addr(struct compiler *cc, const struct pol_addr *a,
 	struct rf_addrset *set)
 {
-	const struct pol_container *ref;
+	const struct rf_container *ref;
 	size_t i;
 
 	switch (a->kind) {
@@ -56,16 +58,16 @@ expand_addr(struct compiler *cc, const struct pol_addr *a,
 			expand_addr(cc, a->items[i], set);
 		break;
 	case PADDR_CONTAINER:
-		ref = find_container(&cc->m->pol, a->name);
+		ref = find_container(cc->m, a->name);
 		if (!ref) {
 			diag_error(cc->diags, &a->loc, "unknown container '%s'",
 			    a->name);
 			break;
 		}
-		/* XXX a container bound through Docker adds nothing yet. */
+		/* Its addresses now: bound ones change with Docker. */
 		for (i = 0; i < ref->naddrs; i++)
-			rangeset_add_prefix(ref->addrs[i].addr.family ==
-			    AF_INET ? &set->v4 : &set->v6, &ref->addrs[i].addr);
+			rangeset_add_prefix(ref->addrs[i].family == AF_INET ?
+			    &set->v4 : &set->v6, &ref->addrs[i]);
 		break;
 	}
 }
@@ -161,12 +163,14 @@ prefix_cmp(const void *a, const void *b)
 
 static void
 compile_addresses(struct compiler *cc, struct rf_container *c,
-	const struct pol_container *pc)
+	const struct pol_container *pc, const struct rf_bound *bound)
 {
-	size_t i;
+	size_t i, nbound = bound ? bound->naddrs : 0;
 
 	c->static_addrs = pc->has_address;
-	c->addrs = xcalloc(pc->naddrs, sizeof(*c->addrs));
+	c->addrs = xcalloc(pc->naddrs + nbound, sizeof(*c->addrs));
+	for (i = 0; i < nbound; i++)
+		c->addrs[c->naddrs++] = bound->addrs[i];
 	for (i = 0; i < pc->naddrs; i++) {
 		const struct pol_container_addr *a = &pc->addrs[i];
 		size_t j;
@@ -191,11 +195,8 @@ compile_container(struct compiler *cc, struct rf_container *c,
 	const struct pol_rule *deny_at[2] = { NULL, NULL };
 	size_t i;
 
-	c->name = pc->name;
-	c->loc = pc->loc;
 	c->deny[DIR_IN] = ACTION_DROP;
 	c->deny[DIR_OUT] = ACTION_REJECT;
-	compile_addresses(cc, c, pc);
 
 	c->rules = xcalloc(pc->nrules, sizeof(*c->rules));
 	for (i = 0; i < pc->nrules; i++) {
@@ -238,8 +239,10 @@ check_unique(struct compiler *cc)
 
 			if (!strcmp(a->name, b->name)) {
 				where = loc_str(&b->loc);
-				diag_error(cc->diags, &a->loc, "container '%s' "
-				    "is already defined at %s", a->name, where);
+				diag_error(cc->diags, &a->loc, "%s%s%s is "
+				    "already defined at %s", a->label_key ?
+				    "" : "container '", a->name, a->label_key ?
+				    "" : "'", where);
 				free(where);
 				continue;
 			}
@@ -360,33 +363,8 @@ container_addr(const struct rf_container *c, int family)
 	return NULL;
 }
 
-int
-model_load(const char *path, struct rf_model *ret, struct rf_diags *diags)
-{
-	struct compiler cc = { ret, diags };
-	size_t i;
-	int r;
-
-	memset(ret, 0, sizeof(*ret));
-	r = policy_parse(path, &ret->pol, diags);
-	if (r < 0)
-		return r;
-
-	check_unique(&cc);
-	ret->containers = xcalloc(ret->pol.ncontainers,
-	    sizeof(*ret->containers));
-	for (i = 0; i < ret->pol.ncontainers; i++)
-		compile_container(&cc, &ret->containers[i],
-		    ret->pol.containers[i]);
-	ret->ncontainers = ret->pol.ncontainers;
-	check_publish(&cc);
-
-	diags_sort(diags);
-	return diags->nerrors ? -EINVAL : 0;
-}
-
-void
-model_free(struct rf_model *m)
+static void
+containers_free(struct rf_model *m)
 {
 	size_t i, j;
 
@@ -402,6 +380,62 @@ model_free(struct rf_model *m)
 		free(c->addrs);
 	}
 	free(m->containers);
+	m->containers = NULL;
+	m->ncontainers = 0;
+}
+
+int
+model_compile(struct rf_model *m, const struct rf_bound *bound,
+	struct rf_diags *diags)
+{
+	struct compiler cc = { m, diags };
+	unsigned before = diags->nerrors;
+	size_t i;
+
+	containers_free(m);
+	m->containers = xcalloc(m->pol.ncontainers, sizeof(*m->containers));
+	m->ncontainers = m->pol.ncontainers;
+
+	/* Addresses first: rules may name any container's. */
+	for (i = 0; i < m->ncontainers; i++) {
+		const struct pol_container *pc = m->pol.containers[i];
+		struct rf_container *c = &m->containers[i];
+
+		c->index = (unsigned)i;
+		c->name = pc->name;
+		c->label_key = pc->label_key;
+		c->label_value = pc->label_value;
+		c->loc = pc->loc;
+		compile_addresses(&cc, c, pc, bound ? &bound[i] : NULL);
+	}
+	for (i = 0; i < m->ncontainers; i++)
+		compile_container(&cc, &m->containers[i], m->pol.containers[i]);
+	check_publish(&cc);
+
+	diags_sort(diags);
+	return diags->nerrors > before ? -EINVAL : 0;
+}
+
+int
+model_load(const char *path, struct rf_model *ret, struct rf_diags *diags)
+{
+	struct compiler cc = { ret, diags };
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = policy_parse(path, &ret->pol, diags);
+	if (r < 0)
+		return r;
+
+	check_unique(&cc);
+	r = model_compile(ret, NULL, diags);
+	return diags->nerrors ? -EINVAL : r;
+}
+
+void
+model_free(struct rf_model *m)
+{
+	containers_free(m);
 	policy_free(&m->pol);
 	memset(m, 0, sizeof(*m));
 }

@@ -61,10 +61,14 @@ struct rf_rule {
 };
 
 struct rf_container {
+	unsigned		 index;	/* position in the policy, from 0 */
 	const char		*name;	/* owned by the policy */
+	const char		*label_key;	/* label block, or NULL */
+	const char		*label_value;
 	struct rf_loc		 loc;
 	bool			 static_addrs;	/* 'address' was given */
-	struct rf_prefix	*addrs;	/* v4 first, then v6, each sorted */
+	struct rf_prefix	*addrs;	/* static and bound; v4 first, then
+					 * v6, each sorted */
 	size_t			 naddrs;
 	struct rf_rule		*rules;
 	size_t			 nrules;
@@ -77,12 +81,26 @@ struct rf_model {
 	size_t			 ncontainers;
 };
 
+/* Addresses bound to one policy block from outside the policy (Docker). */
+struct rf_bound {
+	const struct rf_prefix	*addrs;
+	size_t			 naddrs;
+};
+
 /*
  * Parse and compile the policy at path.  Problems are recorded in diags;
  * returns 0 when there were none, -EINVAL when there were, or another
  * negative errno.  The model is valid (and must be freed) in every case.
  */
 int model_load(const char *path, struct rf_model *ret, struct rf_diags *diags);
+
+/*
+ * Compile the loaded policy again with bound[i] added to the addresses of
+ * block i (bound may be NULL).  The caller keeps bound addresses disjoint
+ * from each other and from the policy's own.
+ */
+int model_compile(struct rf_model *m, const struct rf_bound *bound,
+	struct rf_diags *diags);
 void model_free(struct rf_model *m);
 
 /* The first address of a family, or NULL. */

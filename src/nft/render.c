@@ -9,9 +9,16 @@
  *   maps out_v4/out_v6     container address -> out_NAME
  *   sets peers_NAME_rN_v4  the peers of allow rule N of container NAME
  *
- * Every generated name is a fixed prefix that no other prefix starts
- * with, then the container name, then at most a fixed-shape suffix, so
- * two containers can never share a chain or a set.
+ * A label block (container label K=V) has no name to use: its objects are
+ * lin_I, lout_I, lmark_in_I and lpeers_I_rN_v4, I its place in the
+ * policy.  Every generated name is a fixed prefix that no other prefix
+ * starts with, then the container name or index, then at most a
+ * fixed-shape suffix, so two blocks can never share a chain or a set.
+ *
+ * With a guard (the daemon), packets arriving from a Docker bridge whose
+ * source is no address ringfence knows are dropped before anything else:
+ * a container that has just started, or restarted with a new address, is
+ * denied until ringfence has classified it.
  *
  *   forward (filter - 10)  established,related accept; source's out
  *                          chain; destination's fwd_in chain
@@ -99,6 +106,24 @@ put_comment(struct strbuf *sb, const struct rf_rule *r)
 	free(text);
 }
 
+/* The name of a block's object of one kind: "in", "out", "mark_in", ... */
+static void
+put_obj(struct strbuf *sb, const char *kind, const struct rf_container *c)
+{
+	if (c->label_key)
+		strbuf_printf(sb, "l%s_%u", kind, c->index);
+	else
+		strbuf_printf(sb, "%s_%s", kind, c->name);
+}
+
+static void
+put_peer_set(struct strbuf *sb, const struct rf_container *c,
+	const struct rf_rule *r, int family)
+{
+	put_obj(sb, "peers", c);
+	strbuf_printf(sb, "_r%u_%s", r->index, fam_suffix(family));
+}
+
 /* ---- declarations ---- */
 
 static void
@@ -109,8 +134,9 @@ render_peer_set(struct strbuf *sb, const struct rf_container *c,
 
 	if (r->peers.any || set->n == 0)
 		return;
-	strbuf_printf(sb, "\tset peers_%s_r%u_%s {\n", c->name, r->index,
-	    fam_suffix(family));
+	strbuf_puts(sb, "\tset ");
+	put_peer_set(sb, c, r, family);
+	strbuf_puts(sb, " {\n");
 	strbuf_printf(sb, "\t\ttype %s_addr\n", family == AF_INET ?
 	    "ipv4" : "ipv6");
 	strbuf_puts(sb, "\t\tflags interval\n");
@@ -138,9 +164,9 @@ render_vmap(struct strbuf *sb, const struct rf_model *m, const char *name,
 			if (c->addrs[j].family != family)
 				continue;
 			addr_format(family, c->addrs[j].addr, buf);
-			strbuf_printf(sb, "%s%s : jump %s_%s", first ?
-			    "\t\telements = { " : ",\n\t\t\t     ", buf,
-			    chain_prefix, c->name);
+			strbuf_printf(sb, "%s%s : jump ", first ?
+			    "\t\telements = { " : ",\n\t\t\t     ", buf);
+			put_obj(sb, chain_prefix, c);
 			first = false;
 		}
 	}
@@ -160,13 +186,56 @@ render_base_chain(struct strbuf *sb, const char *name, const char *type,
 }
 
 static void
-render_filter_chains(struct strbuf *sb)
+render_guard(struct strbuf *sb, const struct render_guard *g)
+{
+	size_t i;
+
+	strbuf_puts(sb, "\tset guarded_bridges {\n\t\ttype ifname\n");
+	for (i = 0; i < g->nbridges; i++)
+		strbuf_printf(sb, "%s\"%s\"", i ? ", " :
+		    "\t\telements = { ", g->bridges[i]);
+	strbuf_puts(sb, g->nbridges ? " }\n\t}\n\n" : "\t}\n\n");
+
+	strbuf_puts(sb, "\tset known_v4 {\n\t\ttype ipv4_addr\n"
+	    "\t\tflags interval\n");
+	if (g->known_v4.n) {
+		strbuf_puts(sb, "\t\telements = { ");
+		rangeset_format(&g->known_v4, AF_INET, sb, "\t\t\t     ",
+		    ELEMENTS_WIDTH);
+		strbuf_puts(sb, " }\n");
+	}
+	strbuf_puts(sb, "\t}\n\n\tset known_v6 {\n\t\ttype ipv6_addr\n"
+	    "\t\tflags interval\n");
+	if (g->known_v6.n) {
+		strbuf_puts(sb, "\t\telements = { ");
+		rangeset_format(&g->known_v6, AF_INET6, sb, "\t\t\t     ",
+		    ELEMENTS_WIDTH);
+		strbuf_puts(sb, " }\n");
+	}
+	strbuf_puts(sb, "\t}\n\n");
+
+	/* Neighbour discovery and MLD come from link-local addresses. */
+	strbuf_puts(sb, "\tchain guard {\n"
+	    "\t\tip saddr @known_v4 return\n"
+	    "\t\tip6 saddr @known_v6 return\n"
+	    "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, "
+	    "nd-router-solicit, mld-listener-report, mld2-listener-report } "
+	    "return\n"
+	    "\t\tdrop\n\t}\n\n");
+}
+
+static void
+render_filter_chains(struct strbuf *sb, bool guarded)
 {
 	static const char established[] =
 	    "\t\tct state established,related accept\n";
+	static const char guard[] =
+	    "\t\tiifname @guarded_bridges jump guard\n";
 
 	render_base_chain(sb, "forward", "filter", "forward", "filter - 10");
 	strbuf_puts(sb, established);
+	if (guarded)
+		strbuf_puts(sb, guard);
 	strbuf_puts(sb, "\t\tip saddr vmap @out_v4\n"
 	    "\t\tip6 saddr vmap @out_v6\n"
 	    "\t\tip daddr vmap @fwd_in_v4\n"
@@ -174,6 +243,8 @@ render_filter_chains(struct strbuf *sb)
 
 	render_base_chain(sb, "input", "filter", "input", "filter - 10");
 	strbuf_puts(sb, established);
+	if (guarded)
+		strbuf_puts(sb, guard);
 	strbuf_puts(sb, "\t\tip saddr vmap @out_v4\n"
 	    "\t\tip6 saddr vmap @out_v6\n\t}\n\n");
 
@@ -213,9 +284,11 @@ render_dnat(struct strbuf *sb, const struct rf_container *c,
 			strbuf_puts(sb, family == AF_INET ?
 			    "ip daddr != 127.0.0.0/8 " : "ip6 daddr != ::1 ");
 	}
-	if (!from_all)
-		strbuf_printf(sb, "%s saddr @peers_%s_r%u_%s ", fam_kw(family),
-		    c->name, r->index, fam_suffix(family));
+	if (!from_all) {
+		strbuf_printf(sb, "%s saddr @", fam_kw(family));
+		put_peer_set(sb, c, r, family);
+		strbuf_putc(sb, ' ');
+	}
 
 	addr_format(family, to->addr, buf);
 	strbuf_printf(sb, "%s dport %u dnat %s to %s%s%s:%u",
@@ -317,6 +390,8 @@ render_allow_line(struct strbuf *sb, const struct rf_container *c,
 		char *prefix = xasprintf("ringfence %.80s %s #%u: ", c->name,
 		    dir_name(r->dir), r->index);
 
+		/* put_quoted() folds what nft strings cannot hold. */
+
 		strbuf_printf(sb, "\t\t%s", peer);
 		render_match(sb, r);
 		strbuf_puts(sb, "counter limit rate 10/second burst 20 "
@@ -346,12 +421,16 @@ render_allow(struct strbuf *sb, const struct rf_container *c,
 		return;
 	}
 	for (f = 0; f < ARRAY_SIZE(families); f++) {
+		struct strbuf pb;
+
 		if (peers_of(r, families[f])->n == 0)
 			continue;
-		peer = xasprintf("%s %s @peers_%s_r%u_%s ", fam_kw(families[f]),
-		    side, c->name, r->index, fam_suffix(families[f]));
-		render_allow_line(sb, c, r, peer);
-		free(peer);
+		strbuf_init(&pb);
+		strbuf_printf(&pb, "%s %s @", fam_kw(families[f]), side);
+		put_peer_set(&pb, c, r, families[f]);
+		strbuf_putc(&pb, ' ');
+		render_allow_line(sb, c, r, pb.buf);
+		strbuf_free(&pb);
 	}
 	if (r->peers.host) {
 		peer = xasprintf("fib %s type local ", side);
@@ -377,7 +456,9 @@ render_container_chain(struct strbuf *sb, const struct rf_container *c,
 {
 	size_t i;
 
-	strbuf_printf(sb, "\tchain %s_%s {\n", dir_name(dir), c->name);
+	strbuf_puts(sb, "\tchain ");
+	put_obj(sb, dir_name(dir), c);
+	strbuf_puts(sb, " {\n");
 	strbuf_printf(sb, "\t\t%s %s\n", nd_types,
 	    dir == DIR_IN ? "accept" : "return");
 	for (i = 0; i < c->nrules; i++)
@@ -390,9 +471,12 @@ render_container_chain(struct strbuf *sb, const struct rf_container *c,
 static void
 render_container(struct strbuf *sb, const struct rf_container *c)
 {
-	strbuf_printf(sb, "\tchain mark_in_%s {\n"
-	    "\t\tmeta mark set meta mark | 0x%08x\n"
-	    "\t\tgoto in_%s\n\t}\n\n", c->name, RF_MARK, c->name);
+	strbuf_puts(sb, "\tchain ");
+	put_obj(sb, "mark_in", c);
+	strbuf_printf(sb, " {\n\t\tmeta mark set meta mark | 0x%08x\n"
+	    "\t\tgoto ", RF_MARK);
+	put_obj(sb, "in", c);
+	strbuf_puts(sb, "\n\t}\n\n");
 	render_container_chain(sb, c, DIR_IN);
 	render_container_chain(sb, c, DIR_OUT);
 }
@@ -413,7 +497,8 @@ render_flush(struct strbuf *out)
 }
 
 void
-render_ruleset(const struct rf_model *m, struct strbuf *out)
+render_ruleset(const struct rf_model *m, const struct render_guard *guard,
+	struct strbuf *out)
 {
 	size_t i, j;
 
@@ -437,7 +522,9 @@ render_ruleset(const struct rf_model *m, struct strbuf *out)
 	render_vmap(out, m, "out", AF_INET, "out");
 	render_vmap(out, m, "out", AF_INET6, "out");
 
-	render_filter_chains(out);
+	if (guard)
+		render_guard(out, guard);
+	render_filter_chains(out, guard != NULL);
 	render_nat_chain(out, m, false);
 	render_nat_chain(out, m, true);
 	for (i = 0; i < m->ncontainers; i++)

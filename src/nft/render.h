@@ -21,11 +21,24 @@
 #define RF_MARK_STR	"0x1000000"	/* the same, as iptables prints it */
 
 /*
+ * What the daemon knows of the Docker host: the bridges to guard, and
+ * every address on them that belongs to a known container.  Bridge names
+ * must already be checked safe for nft text (docker/api.c does).
+ */
+struct render_guard {
+	const char *const	*bridges;
+	size_t			 nbridges;
+	struct rf_rangeset	 known_v4;	/* normalised */
+	struct rf_rangeset	 known_v6;
+};
+
+/*
  * Append the whole transaction to out: it creates the table if missing,
  * deletes it, and defines it anew, so that loading it replaces ringfence's
- * previous ruleset atomically.
+ * previous ruleset atomically.  guard may be NULL (no Docker guard).
  */
-void render_ruleset(const struct rf_model *m, struct strbuf *out);
+void render_ruleset(const struct rf_model *m, const struct render_guard *guard,
+	struct strbuf *out);
 
 /* The transaction that removes the table, whether it exists or not. */
 void render_flush(struct strbuf *out);

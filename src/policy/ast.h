@@ -81,8 +81,10 @@ struct pol_container_addr {
 };
 
 struct pol_container {
-	char			 *name;
-	struct rf_loc		  loc;		/* of the name */
+	char			 *name;		/* label blocks: "label K=V" */
+	struct rf_loc		  loc;		/* of the name or label */
+	char			 *label_key;	/* label selector, or NULL */
+	char			 *label_value;
 	bool			  has_address;
 	struct pol_container_addr *addrs;
 	size_t			  naddrs;

@@ -857,6 +857,8 @@ container_free(struct pol_container *c)
 	free(c->rules);
 	free(c->addrs);
 	free(c->name);
+	free(c->label_key);
+	free(c->label_value);
 	free(c);
 }
 
@@ -925,6 +927,68 @@ skip_block(struct parser *ps)
 	}
 }
 
+/*
+ * "container label KEY=VALUE {" selects by label; "container label {" is
+ * a container named label.
+ */
+static bool
+is_label_selector(struct parser *ps)
+{
+	struct lexer lx = ps->lx;
+	struct token t;
+
+	if (!tok_is(&ps->tok, "label"))
+		return false;
+	lexer_next(&lx, &t);
+	return t.kind == TOK_WORD && !tok_is(&t, "address");
+}
+
+static bool
+valid_label_part(const struct token *t)
+{
+	size_t i;
+
+	if (t->len == 0 || t->len > 1024)
+		return false;
+	for (i = 0; i < t->len; i++)
+		if ((unsigned char)t->text[i] < ' ' ||
+		    (unsigned char)t->text[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+/* label KEY=VALUE, VALUE a word or a quoted string */
+static bool
+parse_label_selector(struct parser *ps, struct pol_container *c)
+{
+	struct token key;
+
+	c->loc = ps->tok.loc;
+	next(ps);
+	key = ps->tok;
+	if (key.kind != TOK_WORD || !valid_label_part(&key)) {
+		error_expected(ps, "a label KEY=VALUE");
+		return false;
+	}
+	next(ps);
+	if (ps->tok.kind != TOK_EQUALS) {
+		error_expected(ps, "'=' and the label's value");
+		return false;
+	}
+	next(ps);
+	if ((ps->tok.kind != TOK_WORD && ps->tok.kind != TOK_STRING) ||
+	    !valid_label_part(&ps->tok)) {
+		error_expected(ps, "the label's value (a word or a quoted "
+		    "string)");
+		return false;
+	}
+	c->label_key = xstrndup(key.text, key.len);
+	c->label_value = xstrndup(ps->tok.text, ps->tok.len);
+	c->name = xasprintf("label %s=%s", c->label_key, c->label_value);
+	next(ps);
+	return true;
+}
+
 static void
 parse_container(struct parser *ps)
 {
@@ -932,6 +996,12 @@ parse_container(struct parser *ps)
 	struct rf_loc open;
 
 	next(ps);
+	if (is_label_selector(ps)) {
+		c = xcalloc(1, sizeof(*c));
+		if (!parse_label_selector(ps, c))
+			goto fail;
+		goto header_rest;
+	}
 	if (ps->tok.kind == TOK_WORD && ps->tok.len > MAX_NAME_LEN) {
 		diag_error(ps->diags, &ps->tok.loc, "container name is longer "
 		    "than %d characters", MAX_NAME_LEN);
@@ -949,6 +1019,7 @@ parse_container(struct parser *ps)
 	c->loc = ps->tok.loc;
 	next(ps);
 
+header_rest:
 	if (tok_is(&ps->tok, "address") &&
 	    !parse_container_addresses(ps, c))
 		goto fail;
