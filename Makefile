@@ -15,7 +15,7 @@ VERSION  := 0.1.0
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Isrc -DRINGFENCE_VERSION='"$(VERSION)"'
-LDLIBS   += -lnftables
+LDLIBS   += -lnftables -lcurl -ljansson -lmnl -lsystemd -lpthread
 
 ifeq ($(SANITIZE),1)
 override CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -27,7 +27,10 @@ SRCS := $(sort $(wildcard src/*.c src/*/*.c))
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 DEPS := $(OBJS:.o=.d)
 
-all: $(BUILD)/ringfence $(BUILD)/netprobe
+all: $(BUILD)/ringfence $(BUILD)/netprobe $(BUILD)/docker-probe
+
+# Everything but main.c, for test programs that drive one module.
+LIBOBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 
 $(BUILD)/ringfence: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -40,11 +43,16 @@ $(BUILD)/netprobe: tests/netprobe.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
+$(BUILD)/docker-probe: tests/docker_probe.c $(LIBOBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 test: all
 	tests/run-all $(BUILD)
 
 install: $(BUILD)/ringfence
 	install -D -m 0755 $(BUILD)/ringfence $(DESTDIR)$(PREFIX)/sbin/ringfence
+	install -D -m 0644 contrib/ringfence.service \
+		$(DESTDIR)/lib/systemd/system/ringfence.service
 	install -D -m 0644 doc/ringfence.8 $(DESTDIR)$(PREFIX)/share/man/man8/ringfence.8
 	install -D -m 0644 doc/ringfence.conf.5 \
 		$(DESTDIR)$(PREFIX)/share/man/man5/ringfence.conf.5

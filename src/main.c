@@ -7,13 +7,19 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "daemon/control.h"
+#include "daemon/daemon.h"
 #include "diag.h"
+#include "docker/docker.h"
+#include "log.h"
 #include "model/model.h"
+#include "nft/apply.h"
 #include "nft/dockeruser.h"
 #include "nft/load.h"
 #include "nft/render.h"
@@ -28,17 +34,25 @@ enum {
 };
 
 static const char usage_text[] =
-"usage: ringfence [-f FILE] COMMAND\n"
+"usage: ringfence [ -f FILE ] { check | plan | apply | flush }\n"
+"       ringfence [ -f FILE ] daemon [ --docker-socket PATH ]\n"
+"                 [ --control-socket PATH ] [ --log-level LEVEL ]\n"
+"       ringfence status [ --json ] [ --control-socket PATH ]\n"
+"       ringfence reload [ --control-socket PATH ]\n"
 "       ringfence { -h | --help | -V | --version }\n"
 "\n"
-"COMMAND := { check | plan | apply | flush }\n"
-"FILE    := policy file (default " DEFAULT_POLICY ")\n"
+"FILE  := policy file (default " DEFAULT_POLICY ")\n"
+"LEVEL := { error | warning | info | debug }\n"
 "\n"
 "  check   parse and validate the policy; report every error\n"
 "  plan    print the nftables ruleset that apply would load\n"
 "  apply   load that ruleset atomically, replacing ringfence's previous one\n"
 "  flush   remove everything ringfence installed\n"
+"  daemon  keep the policy in force, following Docker's containers\n"
+"  status  show what the daemon confines and how it is doing\n"
+"  reload  make the daemon read the policy again (as SIGHUP does)\n"
 "\n"
+"The Docker socket is " DOCKER_DEFAULT_SOCKET ", or DOCKER_HOST=unix://PATH.\n"
 "The policy language is described in ringfence.conf(5).\n";
 
 /*
@@ -58,6 +72,10 @@ static const char fault_kernel_refuse[] =
 
 struct cli {
 	const char	*policy_path;
+	const char	*docker_socket;
+	const char	*control_socket;
+	bool		 json;
+	int		 log_level;
 };
 
 static double
@@ -131,15 +149,9 @@ cmd_plan(const struct cli *cli)
 	return r;
 }
 
-/*
- * The DOCKER-USER rule goes in first: it accepts only RF_MARK, which
- * nothing sets until the table is loaded, so it is harmless on its own.
- * If the load fails, a rule added here is taken out again.
- */
 static int
 apply_model(const struct rf_model *m)
 {
-	struct dockeruser_state du;
 	const char *fault = getenv("RINGFENCE_FAULT_INJECT");
 	char *err = NULL;
 	struct strbuf sb;
@@ -150,18 +162,9 @@ apply_model(const struct rf_model *m)
 	if (fault && !strcmp(fault, "kernel-refuse"))
 		strbuf_puts(&sb, fault_kernel_refuse);
 
-	r = dockeruser_ensure(&du, &err);
-	if (r < 0) {
+	r = ruleset_apply(sb.buf, &err);
+	if (r < 0)
 		fprintf(stderr, "ringfence: %s\n", err);
-		goto out;
-	}
-	r = nft_load(sb.buf, &err);
-	if (r < 0) {
-		dockeruser_undo(&du);
-		fprintf(stderr, "ringfence: the kernel did not accept the "
-		    "ruleset; the previous one stays in force:\n%s\n", err);
-	}
-out:
 	free(err);
 	strbuf_free(&sb);
 	return r;
@@ -216,6 +219,55 @@ cmd_flush(const struct cli *cli)
 	return status;
 }
 
+static int
+cmd_daemon(const struct cli *cli)
+{
+	struct daemon_options opts = {
+		.policy_path = cli->policy_path,
+		.docker_socket = cli->docker_socket,
+		.control_socket = cli->control_socket,
+	};
+
+	log_init((enum log_level)cli->log_level);
+	return daemon_run(&opts);
+}
+
+static int
+call_daemon(const struct cli *cli, const char *request)
+{
+	int r = control_call(cli->control_socket, request);
+
+	if (r < 0) {
+		fprintf(stderr, "ringfence: cannot reach the daemon at %s: "
+		    "%s\n", cli->control_socket, strerror(-r));
+		return EXIT_RUNTIME;
+	}
+	return r;
+}
+
+static int
+cmd_status(const struct cli *cli)
+{
+	return call_daemon(cli, cli->json ? "status json" : "status");
+}
+
+static int
+cmd_reload(const struct cli *cli)
+{
+	return call_daemon(cli, "reload");
+}
+
+/* DOCKER_HOST=unix:///path names the socket; other schemes are not ours. */
+static const char *
+docker_socket_from_env(void)
+{
+	const char *host = getenv("DOCKER_HOST");
+
+	if (host && !strncmp(host, "unix://", 7) && host[7])
+		return host + 7;
+	return DOCKER_DEFAULT_SOCKET;
+}
+
 static const struct {
 	const char	*name;
 	int		(*run)(const struct cli *);
@@ -224,6 +276,9 @@ static const struct {
 	{ "plan",	cmd_plan },
 	{ "apply",	cmd_apply },
 	{ "flush",	cmd_flush },
+	{ "daemon",	cmd_daemon },
+	{ "status",	cmd_status },
+	{ "reload",	cmd_reload },
 };
 
 static int
@@ -237,21 +292,46 @@ usage_error(const char *what, const char *arg)
 int
 main(int argc, char **argv)
 {
+	enum { OPT_DOCKER = 256, OPT_CONTROL, OPT_LOG, OPT_JSON };
 	static const struct option longopts[] = {
-		{ "file",	required_argument,	NULL, 'f' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ "version",	no_argument,		NULL, 'V' },
+		{ "file",		required_argument,	NULL, 'f' },
+		{ "docker-socket",	required_argument,	NULL, OPT_DOCKER },
+		{ "control-socket",	required_argument,	NULL, OPT_CONTROL },
+		{ "log-level",		required_argument,	NULL, OPT_LOG },
+		{ "json",		no_argument,		NULL, OPT_JSON },
+		{ "help",		no_argument,		NULL, 'h' },
+		{ "version",		no_argument,		NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli cli = { .policy_path = DEFAULT_POLICY };
+	struct cli cli = {
+		.policy_path = DEFAULT_POLICY,
+		.docker_socket = docker_socket_from_env(),
+		.control_socket = DEFAULT_CONTROL_SOCKET,
+		.log_level = LOG_LEVEL_INFO,
+	};
 	size_t i;
 	int c;
 
+	/* Options may stand before or after the command. */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+f:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			cli.policy_path = optarg;
+			break;
+		case OPT_DOCKER:
+			cli.docker_socket = optarg;
+			break;
+		case OPT_CONTROL:
+			cli.control_socket = optarg;
+			break;
+		case OPT_JSON:
+			cli.json = true;
+			break;
+		case OPT_LOG:
+			cli.log_level = log_level_parse(optarg);
+			if (cli.log_level < 0)
+				return usage_error("unknown log level", optarg);
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

@@ -1,0 +1,683 @@
+/*
+ * daemon.c: the event loop that keeps the ruleset equal to
+ * compile(policy, running containers).
+ *
+ * One thread waits on every source of change with poll(): signals
+ * (signalfd), Docker events (an eventfd the event thread writes to),
+ * nftables notifications (netlink), the control socket, and a slow timer.
+ * Every change leads to the same step, reconcile(): list the containers,
+ * bind them to the policy, compile, render, and load the result if it
+ * differs from what is in force.  Docker being away is not an error: the
+ * last known containers (or only the policy's static addresses) stay
+ * enforced until it is back.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/bind.h"
+#include "daemon/control.h"
+#include "daemon/daemon.h"
+#include "daemon/status.h"
+#include "docker/docker.h"
+#include "log.h"
+#include "model/model.h"
+#include "nft/apply.h"
+#include "nft/dockeruser.h"
+#include "nft/monitor.h"
+#include "nft/render.h"
+
+#define BACKSTOP_SECONDS	10	/* full check of the kernel state */
+
+struct daemon {
+	const struct daemon_options	*opts;
+	struct rf_model			 model;
+	struct docker_inventory		 inv;	/* last good listing */
+	bool				 have_inv;
+	bool				 docker_ok;
+	struct binding			 binding;	/* into inv */
+	char				*applied;	/* text in force */
+
+	struct docker_events		*events;
+	struct nft_monitor		*monitor;
+	int				 event_fd;
+	int				 signal_fd;
+	int				 timer_fd;
+	int				 control_fd;
+
+	unsigned			 restores;
+	unsigned			 reloads;
+	time_t				 last_reconcile;
+	double				 last_reconcile_ms;
+};
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static char *
+addrs_str(const struct rf_prefix *a, size_t n)
+{
+	struct strbuf sb;
+	size_t i;
+
+	strbuf_init(&sb);
+	for (i = 0; i < n; i++) {
+		if (i)
+			strbuf_puts(&sb, ", ");
+		prefix_format(&a[i], &sb);
+	}
+	if (n == 0)
+		strbuf_puts(&sb, "no address");
+	return sb.buf;
+}
+
+static bool
+has_member(const struct bind_block *bb, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < bb->nmembers; i++)
+		if (!strcmp(bb->members[i]->id, id))
+			return true;
+	return false;
+}
+
+static void
+member_addrs(const struct docker_container *dc, struct rf_prefix *out,
+	size_t *n)
+{
+	size_t i;
+
+	*n = 0;
+	for (i = 0; i < dc->nnets && *n < 64; i++) {
+		if (dc->nets[i].has_v4)
+			out[(*n)++] = dc->nets[i].v4;
+		if (dc->nets[i].has_v6 && *n < 64)
+			out[(*n)++] = dc->nets[i].v6;
+	}
+}
+
+/* One line per container that became or stopped being confined. */
+static void
+log_binding_changes(const struct daemon *d, const struct binding *old,
+	const struct binding *new)
+{
+	struct rf_prefix addrs[64];
+	size_t i, j, n;
+	char *s;
+
+	for (i = 0; i < new->nblocks; i++) {
+		const struct bind_block *nb = &new->blocks[i];
+		const struct bind_block *ob = i < old->nblocks ?
+		    &old->blocks[i] : NULL;
+		const char *block = d->model.pol.containers[i]->name;
+
+		for (j = 0; j < nb->nmembers; j++) {
+			const struct docker_container *dc = nb->members[j];
+
+			if (ob && has_member(ob, dc->id))
+				continue;
+			member_addrs(dc, addrs, &n);
+			s = addrs_str(addrs, n);
+			log_info("container %s (%.12s) confined by %s: %s",
+			    dc->name ? dc->name : "-", dc->id, block, s);
+			free(s);
+		}
+		for (j = 0; ob && j < ob->nmembers; j++)
+			if (!has_member(nb, ob->members[j]->id))
+				log_info("container %.12s no longer running: "
+				    "released from %s", ob->members[j]->id,
+				    block);
+	}
+}
+
+/* Refresh the inventory; keep the last one while Docker is away. */
+static void
+refresh_inventory(struct daemon *d, struct docker_inventory *ret,
+	bool *ret_fresh)
+{
+	char *err = NULL;
+	int r;
+
+	*ret_fresh = false;
+	r = docker_inventory_load(d->opts->docker_socket, ret, &err);
+	if (r == 0) {
+		if (!d->docker_ok)
+			log_info("Docker at %s: %zu running containers",
+			    d->opts->docker_socket, ret->ncontainers);
+		d->docker_ok = true;
+		*ret_fresh = true;
+	} else {
+		if (d->docker_ok || !d->last_reconcile)
+			log_warn("cannot list Docker's containers: %s; "
+			    "enforcing what is known, and retrying", err);
+		d->docker_ok = false;
+	}
+	free(err);
+}
+
+static int
+load_text(struct daemon *d, const char *text)
+{
+	char *err = NULL;
+	int r;
+
+	r = ruleset_apply(text, &err);
+	if (r < 0) {
+		log_error("%s", err);
+		free(err);
+	}
+	(void)d;
+	return r;
+}
+
+/*
+ * Bring the kernel in line with policy and containers.  force loads the
+ * ruleset even if its text did not change (after an external change).
+ */
+static int
+reconcile(struct daemon *d, bool force, const char *why)
+{
+	struct docker_inventory inv = { 0 };
+	struct binding b;
+	struct rf_diags diags;
+	struct strbuf sb;
+	double start = now_ms();
+	bool fresh;
+	int r = 0;
+
+	refresh_inventory(d, &inv, &fresh);
+	bind_compute(&d->model, fresh ? &inv : d->have_inv ? &d->inv : NULL,
+	    &b);
+
+	diags_init(&diags);
+	if (model_compile(&d->model, b.bound, &diags) < 0) {
+		/* Bound addresses are checked by bind.c; this is a bug. */
+		log_error("internal error: the policy did not compile with "
+		    "Docker's addresses (%u errors)", diags.nerrors);
+		diags_free(&diags);
+		binding_free(&b);
+		if (fresh)
+			docker_inventory_free(&inv);
+		return -EINVAL;
+	}
+	diags_free(&diags);
+
+	strbuf_init(&sb);
+	render_ruleset(&d->model, &b.guard, &sb);
+	if (force || !d->applied || strcmp(sb.buf, d->applied)) {
+		r = load_text(d, sb.buf);
+		if (r == 0) {
+			free(d->applied);
+			d->applied = sb.buf;
+			sb.buf = NULL;
+			log_info("ruleset loaded in %.0f ms (%s)",
+			    now_ms() - start, why);
+		}
+	}
+	strbuf_free(&sb);
+
+	log_binding_changes(d, &d->binding, &b);
+	binding_free(&d->binding);
+	d->binding = b;
+	if (fresh) {
+		if (d->have_inv)
+			docker_inventory_free(&d->inv);
+		d->inv = inv;
+		d->have_inv = true;
+	}
+	d->last_reconcile = time(NULL);
+	d->last_reconcile_ms = now_ms() - start;
+	return r;
+}
+
+/* Put back what someone else removed or changed. */
+static void
+check_kernel(struct daemon *d, unsigned flags)
+{
+	struct dockeruser_state du;
+	char *err = NULL;
+	int present;
+
+	if (!d->applied)
+		return;
+	if (flags & MONITOR_TABLE) {
+		present = ruleset_present();
+		log_warn("restoring after external change: ringfence's table "
+		    "was %s", present == 0 ? "removed" : "changed");
+		if (load_text(d, d->applied) == 0)
+			d->restores++;
+	}
+	if (dockeruser_ensure(&du, &err) < 0) {
+		log_error("%s", err);
+		free(err);
+		return;
+	}
+	if (du.added[0] || du.added[1]) {
+		log_warn("restored after external change: the DOCKER-USER rule "
+		    "was missing (%s%s%s)", du.added[0] ? "IPv4" : "",
+		    du.added[0] && du.added[1] ? ", " : "",
+		    du.added[1] ? "IPv6" : "");
+		d->restores++;
+	}
+}
+
+static void
+backstop(struct daemon *d)
+{
+	if (!d->docker_ok)
+		reconcile(d, false, "retrying Docker");
+	if (d->applied && ruleset_present() == 0)
+		check_kernel(d, MONITOR_TABLE);
+	else
+		check_kernel(d, 0);
+}
+
+/* Read the policy again; an invalid one leaves everything as it is. */
+static int
+reload(struct daemon *d, struct strbuf *report)
+{
+	struct rf_model next;
+	struct rf_diags diags;
+	struct rf_model old;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int r;
+
+	diags_init(&diags);
+	r = model_load(d->opts->policy_path, &next, &diags);
+	if (r < 0) {
+		mem = open_memstream(&text, &len);
+		if (mem) {
+			diags_print(&diags, mem);
+			fclose(mem);
+		}
+		log_error("reload of %s failed with %u errors; the running "
+		    "policy stays in force", d->opts->policy_path,
+		    diags.nerrors);
+		if (text) {
+			for (char *line = strtok(text, "\n"); line;
+			    line = strtok(NULL, "\n"))
+				log_error("%s", line);
+			free(text);
+			text = NULL;
+		}
+		/* Print the diagnostics again for the caller's report. */
+		mem = open_memstream(&text, &len);
+		if (mem) {
+			diags_print(&diags, mem);
+			fclose(mem);
+			strbuf_add(report, text, len);
+			free(text);
+		}
+		diags_free(&diags);
+		model_free(&next);
+		return 2;
+	}
+	diags_free(&diags);
+
+	old = d->model;
+	d->model = next;
+	binding_free(&d->binding);
+	d->binding.nblocks = 0;
+	r = reconcile(d, false, "policy reloaded");
+	if (r < 0) {
+		/* The kernel kept the old ruleset: keep the old policy too. */
+		model_free(&d->model);
+		d->model = old;
+		binding_free(&d->binding);
+		reconcile(d, true, "policy reload failed");
+		strbuf_puts(report, "ringfence: the new policy could not be "
+		    "loaded; the previous one stays in force\n");
+		return 1;
+	}
+	model_free(&old);
+	d->reloads++;
+	log_info("policy %s reloaded", d->opts->policy_path);
+	strbuf_printf(report, "ringfence: reloaded %s\n",
+	    d->opts->policy_path);
+	return 0;
+}
+
+/* ---- status ---- */
+
+static json_t *
+addrs_json(const struct rf_prefix *a, size_t n)
+{
+	json_t *arr = json_array();
+	struct strbuf sb;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		strbuf_init(&sb);
+		prefix_format(&a[i], &sb);
+		json_array_append_new(arr, json_string(sb.buf));
+		strbuf_free(&sb);
+	}
+	return arr;
+}
+
+static json_t *
+instance_json(const struct docker_container *dc)
+{
+	json_t *o = json_object(), *nets = json_array();
+	struct rf_prefix addrs[64];
+	size_t i, n;
+
+	member_addrs(dc, addrs, &n);
+	for (i = 0; i < dc->nnets; i++)
+		json_array_append_new(nets,
+		    json_string(dc->nets[i].network_name ?
+		    dc->nets[i].network_name : dc->nets[i].network_id));
+	json_object_set_new(o, "name", dc->name ? json_string(dc->name) :
+	    json_null());
+	json_object_set_new(o, "id", json_string(dc->id));
+	json_object_set_new(o, "running", json_true());
+	json_object_set_new(o, "addresses", addrs_json(addrs, n));
+	json_object_set_new(o, "networks", nets);
+	return o;
+}
+
+static json_t *
+block_json(const struct daemon *d, size_t i)
+{
+	const struct pol_container *pc = d->model.pol.containers[i];
+	const struct rf_container *c = &d->model.containers[i];
+	const struct bind_block *bb = i < d->binding.nblocks ?
+	    &d->binding.blocks[i] : NULL;
+	json_t *o = json_object(), *inst = json_array(), *rules = json_array();
+	size_t j;
+	char *where;
+
+	json_object_set_new(o, "name", json_string(pc->name));
+	json_object_set_new(o, "selector", json_string(pc->label_key ?
+	    "label" : "name"));
+	where = loc_str(&pc->loc);
+	json_object_set_new(o, "location", json_string(where));
+	free(where);
+	json_object_set_new(o, "running", json_boolean(bb && bb->nmembers));
+	json_object_set_new(o, "addresses", addrs_json(c->addrs, c->naddrs));
+	for (j = 0; bb && j < bb->nmembers; j++)
+		json_array_append_new(inst, instance_json(bb->members[j]));
+	json_object_set_new(o, "containers", inst);
+	for (j = 0; j < pc->nrules; j++) {
+		json_t *r = json_object();
+
+		json_object_set_new(r, "rule", json_string(pc->rules[j].text));
+		where = loc_str(&pc->rules[j].loc);
+		json_object_set_new(r, "location", json_string(where));
+		free(where);
+		json_array_append_new(rules, r);
+	}
+	json_object_set_new(o, "rules", rules);
+	return o;
+}
+
+static json_t *
+status_json(const struct daemon *d)
+{
+	json_t *doc = json_object(), *dm = json_object(), *blocks;
+	char when[64] = "-";
+	size_t i;
+
+	if (d->last_reconcile)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+		    gmtime(&d->last_reconcile));
+	json_object_set_new(dm, "pid", json_integer(getpid()));
+	json_object_set_new(dm, "policy", json_string(d->opts->policy_path));
+	json_object_set_new(dm, "docker_socket",
+	    json_string(d->opts->docker_socket));
+	json_object_set_new(dm, "docker_connected", json_boolean(d->docker_ok));
+	json_object_set_new(dm, "last_reconcile", json_string(when));
+	json_object_set_new(dm, "last_reconcile_ms",
+	    json_real(d->last_reconcile_ms));
+	json_object_set_new(dm, "restores", json_integer(d->restores));
+	json_object_set_new(dm, "reloads", json_integer(d->reloads));
+	json_object_set_new(doc, "daemon", dm);
+
+	blocks = json_array();
+	for (i = 0; i < d->model.pol.ncontainers; i++)
+		json_array_append_new(blocks, block_json(d, i));
+	json_object_set_new(doc, "containers", blocks);
+	return doc;
+}
+
+/* ---- control socket ---- */
+
+static void
+serve_one(struct daemon *d, int fd)
+{
+	char req[CONTROL_MAX_REQUEST];
+	struct strbuf out;
+	json_t *doc;
+	int status = 0;
+
+	if (control_read_request(fd, req, sizeof(req)) < 0) {
+		static const char bad[] = "ringfence: bad request\n";
+
+		control_answer(fd, 2, bad, sizeof(bad) - 1);
+		return;
+	}
+	strbuf_init(&out);
+	if (!strcmp(req, "status") || !strcmp(req, "status json")) {
+		doc = status_json(d);
+		status_format(doc, req[6] != '\0', &out);
+		json_decref(doc);
+	} else if (!strcmp(req, "reload")) {
+		status = reload(d, &out);
+	} else {
+		strbuf_puts(&out, "ringfence: unknown request\n");
+		status = 2;
+	}
+	control_answer(fd, status, out.buf, out.len);
+	strbuf_free(&out);
+}
+
+static void
+serve_control(struct daemon *d)
+{
+	int fd, n;
+
+	/* Bounded: at most a handful per wakeup, the rest wait their turn. */
+	for (n = 0; n < 8; n++) {
+		fd = accept4(d->control_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		serve_one(d, fd);
+		close(fd);
+	}
+}
+
+/* ---- setup and loop ---- */
+
+static int
+setup(struct daemon *d)
+{
+	struct itimerspec its = { { BACKSTOP_SECONDS, 0 },
+	    { BACKSTOP_SECONDS, 0 } };
+	sigset_t mask;
+	int r;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	d->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	d->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC |
+	    TFD_NONBLOCK);
+	if (d->signal_fd < 0 || d->event_fd < 0 || d->timer_fd < 0 ||
+	    timerfd_settime(d->timer_fd, 0, &its, NULL) < 0) {
+		log_error("cannot set up event sources: %s", strerror(errno));
+		return -errno;
+	}
+	r = monitor_open(&d->monitor);
+	if (r < 0) {
+		log_error("cannot listen to nftables notifications: %s",
+		    strerror(-r));
+		return r;
+	}
+	d->control_fd = control_listen(d->opts->control_socket);
+	if (d->control_fd < 0) {
+		log_error("cannot create control socket %s: %s",
+		    d->opts->control_socket, strerror(-d->control_fd));
+		return d->control_fd;
+	}
+	r = docker_events_start(d->opts->docker_socket, d->event_fd,
+	    &d->events);
+	if (r < 0) {
+		log_error("cannot start following Docker: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static void
+drain(int fd)
+{
+	char buf[256];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+/* Returns false when the daemon should stop. */
+static bool
+handle_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+	struct strbuf report;
+
+	while (read(d->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo != SIGHUP) {
+			log_info("stopping on signal %u; the rules stay in "
+			    "force", si.ssi_signo);
+			return false;
+		}
+		strbuf_init(&report);
+		reload(d, &report);
+		strbuf_free(&report);
+	}
+	return true;
+}
+
+static void
+run_loop(struct daemon *d)
+{
+	struct pollfd pfd[5] = {
+		{ .fd = d->signal_fd, .events = POLLIN },
+		{ .fd = d->event_fd, .events = POLLIN },
+		{ .fd = monitor_fd(d->monitor), .events = POLLIN },
+		{ .fd = d->control_fd, .events = POLLIN },
+		{ .fd = d->timer_fd, .events = POLLIN },
+	};
+	unsigned flags;
+
+	for (;;) {
+		if (poll(pfd, 5, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll: %s", strerror(errno));
+			return;
+		}
+		if (pfd[0].revents && !handle_signal(d))
+			return;
+		if (pfd[1].revents) {
+			drain(d->event_fd);
+			reconcile(d, false, "Docker event");
+		}
+		if (pfd[2].revents) {
+			flags = 0;
+			monitor_read(d->monitor, &flags);
+			if (flags)
+				check_kernel(d, flags);
+		}
+		if (pfd[3].revents)
+			serve_control(d);
+		if (pfd[4].revents) {
+			drain(d->timer_fd);
+			backstop(d);
+		}
+	}
+}
+
+static void
+teardown(struct daemon *d)
+{
+	if (d->events)
+		docker_events_stop(d->events);
+	monitor_close(d->monitor);
+	if (d->control_fd >= 0) {
+		close(d->control_fd);
+		unlink(d->opts->control_socket);
+	}
+	binding_free(&d->binding);
+	if (d->have_inv)
+		docker_inventory_free(&d->inv);
+	model_free(&d->model);
+	free(d->applied);
+	if (d->signal_fd >= 0)
+		close(d->signal_fd);
+	if (d->event_fd >= 0)
+		close(d->event_fd);
+	if (d->timer_fd >= 0)
+		close(d->timer_fd);
+}
+
+int
+daemon_run(const struct daemon_options *opts)
+{
+	struct daemon d = {
+		.opts = opts, .signal_fd = -1, .event_fd = -1,
+		.timer_fd = -1, .control_fd = -1,
+	};
+	struct rf_diags diags;
+	int status = 0;
+
+	diags_init(&diags);
+	if (model_load(opts->policy_path, &d.model, &diags) < 0) {
+		diags_print(&diags, stderr);
+		log_error("%u errors in %s; not starting", diags.nerrors,
+		    opts->policy_path);
+		diags_free(&diags);
+		model_free(&d.model);
+		return 2;
+	}
+	diags_free(&diags);
+
+	if (setup(&d) < 0) {
+		status = 1;
+		goto out;
+	}
+	if (reconcile(&d, true, "start") < 0) {
+		status = 1;
+		goto out;
+	}
+	sd_notify(0, "READY=1\nSTATUS=ruleset in force");
+	log_info("following Docker at %s; control socket %s",
+	    opts->docker_socket, opts->control_socket);
+	run_loop(&d);
+	sd_notify(0, "STOPPING=1");
+out:
+	teardown(&d);
+	return status;
+}
