@@ -1,0 +1,469 @@
+/*
+ * events.c: a thread that follows Docker's event stream and only says
+ * "look again".  The owner answers every notification with a full listing,
+ * so the thread never needs to understand an event beyond whether it can
+ * change the inventory, and when in doubt it notifies.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "docker/docker.h"
+#include "docker/http.h"
+#include "log.h"
+#include "util.h"
+
+#define BACKOFF_MIN_MS	100
+#define BACKOFF_MAX_MS	5000
+/* A stream that stayed up this long starts the backoff over. */
+#define STABLE_MS	BACKOFF_MAX_MS
+
+/* Filtered by Docker already; checked again in event_relevant(). */
+#define EVENTS_FILTER	"{\"type\":[\"container\",\"network\"]," \
+	"\"event\":[\"start\",\"die\",\"stop\",\"destroy\",\"rename\"," \
+	"\"connect\",\"disconnect\",\"create\",\"remove\"]}"
+
+struct docker_events {
+	char		*socket_path;
+	char		*path;		/* /events?filters=... */
+	int		 notify_fd;
+	int		 wake[2];	/* stop writes, the thread polls */
+	pthread_t	 thread;
+	atomic_bool	 stop;
+	atomic_bool	 connected;
+
+	/* The rest belongs to the thread. */
+	int		 inotify_fd;	/* on the socket's directory */
+	CURL		*h;		/* this attempt */
+	bool		 up;		/* this attempt got a 200 */
+	long		 status;
+	struct strbuf	 line;		/* the event read so far */
+	bool		 discarding;	/* inside an over-long line */
+};
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+events_notify(struct docker_events *ev)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN: the counter is full, so the owner has plenty to read. */
+	while (write(ev->notify_fd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+}
+
+static bool
+in_list(const char *s, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(s, *list))
+			return true;
+	return false;
+}
+
+/*
+ * Whether an event can change the inventory.  Container creation is not
+ * enough (no addresses yet), nor are exec, health and the like.
+ */
+static bool
+event_relevant(const char *line, size_t len)
+{
+	static const char *const container_actions[] = {
+		"start", "die", "stop", "destroy", "rename", NULL,
+	};
+	static const char *const network_actions[] = {
+		"connect", "disconnect", "create", "destroy", "remove", NULL,
+	};
+	const char *type, *action;
+	bool relevant = true;
+	json_t *root;
+
+	root = json_loadb(line, len, 0, NULL);
+	type = json_string_value(json_object_get(root, "Type"));
+	action = json_string_value(json_object_get(root, "Action"));
+	if (!root)
+		log_debug("Docker sent an event that is not JSON; looking "
+		    "again");
+	else if (!type || !action)
+		log_debug("Docker sent an event without Type and Action; "
+		    "looking again");
+	else if (!strcmp(type, "container"))
+		relevant = in_list(action, container_actions);
+	else if (!strcmp(type, "network"))
+		relevant = in_list(action, network_actions);
+	else
+		relevant = false;
+	json_decref(root);
+	return relevant;
+}
+
+static void
+line_reset(struct docker_events *ev)
+{
+	/* Give back what an over-long line made us hold. */
+	if (ev->line.cap > 65536) {
+		strbuf_free(&ev->line);
+		strbuf_init(&ev->line);
+	}
+	ev->line.len = 0;
+	ev->line.buf[0] = '\0';
+}
+
+/* Split the stream into lines, one JSON object each. */
+static size_t
+events_write(char *data, size_t size, size_t n, void *arg)
+{
+	struct docker_events *ev = arg;
+	size_t len = size * n, seg;
+	const char *p = data, *end = data + len, *nl;
+
+	if (!ev->up)
+		return 0;	/* the body of a refusal */
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		seg = (size_t)((nl ? nl : end) - p);
+		if (!ev->discarding && seg > DOCKER_MAX_EVENT - ev->line.len) {
+			log_warn("Docker sent an event longer than %u bytes; "
+			    "dropped it and looking again", DOCKER_MAX_EVENT);
+			ev->discarding = true;
+			line_reset(ev);
+			events_notify(ev);
+		}
+		if (!ev->discarding)
+			strbuf_add(&ev->line, p, seg);
+		if (!nl)
+			break;
+		if (!ev->discarding && ev->line.len > 0 &&
+		    event_relevant(ev->line.buf, ev->line.len))
+			events_notify(ev);
+		ev->discarding = false;
+		line_reset(ev);
+		p = nl + 1;
+	}
+	return len;
+}
+
+/* The empty line after the headers: the stream is up, or refused. */
+static size_t
+events_header(char *data, size_t size, size_t n, void *arg)
+{
+	struct docker_events *ev = arg;
+	size_t len = size * n;
+
+	if (!(len == 2 && !memcmp(data, "\r\n", 2)) &&
+	    !(len == 1 && data[0] == '\n'))
+		return len;
+	curl_easy_getinfo(ev->h, CURLINFO_RESPONSE_CODE, &ev->status);
+	if (ev->status == 200 && !ev->up) {
+		ev->up = true;
+		atomic_store(&ev->connected, true);
+		log_info("connected to Docker at %s", ev->socket_path);
+		/* Whatever happened while we were away, look again now. */
+		events_notify(ev);
+	}
+	return len;
+}
+
+/*
+ * One attempt: connect, follow the stream until it ends or stop is asked.
+ * Returns whether the stream came up, with *ret_reason set when it ended
+ * other than by stop.
+ */
+static bool
+events_follow(struct docker_events *ev, char **ret_reason)
+{
+	char errbuf[CURL_ERROR_SIZE];
+	struct curl_waitfd wfd;
+	CURLcode code = CURLE_OK;
+	CURLM *m = NULL;
+	CURLMsg *msg;
+	CURL *h;
+	int running, left;
+
+	*ret_reason = NULL;
+	ev->up = false;
+	ev->status = 0;
+	ev->discarding = false;
+	line_reset(ev);
+	if (docker_http_new(ev->socket_path, ev->path, errbuf, &h,
+	    ret_reason) < 0)
+		return false;
+	ev->h = h;
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, events_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, ev);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, events_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, ev);
+
+	m = curl_multi_init();
+	if (!m || curl_multi_add_handle(m, h) != CURLM_OK) {
+		*ret_reason = xstrdup("cannot create a libcurl multi handle");
+		goto out;
+	}
+	for (;;) {
+		if (curl_multi_perform(m, &running) != CURLM_OK) {
+			*ret_reason = xstrdup("libcurl multi interface failed");
+			goto out;
+		}
+		if (!running || atomic_load(&ev->stop))
+			break;
+		wfd.fd = ev->wake[0];
+		wfd.events = CURL_WAIT_POLLIN;
+		wfd.revents = 0;
+		if (curl_multi_poll(m, &wfd, 1, 60000, NULL) != CURLM_OK) {
+			*ret_reason = xstrdup("libcurl multi poll failed");
+			goto out;
+		}
+		if (atomic_load(&ev->stop))
+			goto out;
+	}
+	if (atomic_load(&ev->stop))
+		goto out;
+
+	while ((msg = curl_multi_info_read(m, &left)))
+		if (msg->msg == CURLMSG_DONE)
+			code = msg->data.result;
+	if (ev->status != 0 && ev->status != 200)
+		*ret_reason = xasprintf("Docker answered GET %s with HTTP %ld",
+		    "/events", ev->status);
+	else if (code != CURLE_OK)
+		docker_http_error(h, code, errbuf, ev->socket_path, "/events",
+		    ret_reason);
+	else
+		*ret_reason = xstrdup("Docker closed it");
+
+out:
+	if (m) {
+		curl_multi_remove_handle(m, h);
+		curl_multi_cleanup(m);
+	}
+	curl_easy_cleanup(h);
+	ev->h = NULL;
+	return ev->up;
+}
+
+/*
+ * Watch the socket's directory: dockerd creates its socket anew when it
+ * starts, and seeing that cuts the wait short, so a long backoff does not
+ * keep us away from a Docker that is back.
+ */
+static void
+watch_open(struct docker_events *ev)
+{
+	char *dir = xstrdup(ev->socket_path), *slash = strrchr(dir, '/');
+
+	ev->inotify_fd = -1;
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	ev->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ev->inotify_fd >= 0 && inotify_add_watch(ev->inotify_fd, dir,
+	    IN_CREATE | IN_MOVED_TO) < 0) {
+		log_debug("cannot watch %s for Docker's socket: %s", dir,
+		    strerror(errno));
+		close(ev->inotify_fd);
+		ev->inotify_fd = -1;
+	}
+	free(dir);
+}
+
+/* Whether the pending inotify events name the socket. */
+static bool
+watch_saw_socket(struct docker_events *ev)
+{
+	union {
+		struct inotify_event	ie;
+		char			buf[4096];
+	} u;
+	const char *base = strrchr(ev->socket_path, '/');
+	const struct inotify_event *ie;
+	bool seen = false;
+	ssize_t n;
+	char *p;
+
+	base = base ? base + 1 : ev->socket_path;
+	while ((n = read(ev->inotify_fd, u.buf, sizeof(u.buf))) > 0)
+		for (p = u.buf; p < u.buf + n; p += sizeof(*ie) + ie->len) {
+			ie = (const struct inotify_event *)p;
+			if (ie->len > 0 && !strcmp(ie->name, base))
+				seen = true;
+		}
+	return seen;
+}
+
+/*
+ * Sleep ms unless stop is asked (returns true) or Docker's socket
+ * appears (sets *ret_appeared).
+ */
+static bool
+events_sleep(struct docker_events *ev, unsigned ms, bool *ret_appeared)
+{
+	long long deadline = now_ms() + ms, left;
+	struct pollfd pfd[2] = {
+		{ .fd = ev->wake[0], .events = POLLIN },
+		{ .fd = ev->inotify_fd, .events = POLLIN },
+	};
+
+	*ret_appeared = false;
+	while (!atomic_load(&ev->stop)) {
+		left = deadline - now_ms();
+		if (left <= 0)
+			break;
+		if (poll(pfd, ev->inotify_fd >= 0 ? 2 : 1, (int)left) < 0 &&
+		    errno != EINTR)
+			break;
+		if (ev->inotify_fd >= 0 && (pfd[1].revents & POLLIN) &&
+		    watch_saw_socket(ev)) {
+			*ret_appeared = true;
+			break;
+		}
+	}
+	return atomic_load(&ev->stop);
+}
+
+static void *
+events_main(void *arg)
+{
+	struct docker_events *ev = arg;
+	unsigned delay = BACKOFF_MIN_MS;
+	bool quiet = false;	/* the current outage is already logged */
+	bool up, appeared;
+	long long started;
+	char *reason;
+
+	watch_open(ev);
+	while (!atomic_load(&ev->stop)) {
+		started = now_ms();
+		up = events_follow(ev, &reason);
+		atomic_store(&ev->connected, false);
+		if (atomic_load(&ev->stop)) {
+			free(reason);
+			break;
+		}
+		if (up) {
+			quiet = false;
+			if (now_ms() - started >= STABLE_MS)
+				delay = BACKOFF_MIN_MS;
+		}
+		if (!quiet && up)
+			log_warn("lost Docker event stream: %s; retrying in "
+			    "%u ms", reason, delay);
+		else if (!quiet)
+			log_warn("no Docker event stream: %s; retrying in %u "
+			    "ms", reason, delay);
+		else
+			log_debug("still no Docker event stream: %s; "
+			    "retrying in %u ms", reason, delay);
+		quiet = true;
+		free(reason);
+		if (events_sleep(ev, delay, &appeared))
+			break;
+		if (appeared) {
+			log_debug("Docker's socket %s appeared",
+			    ev->socket_path);
+			delay = BACKOFF_MIN_MS;
+		} else {
+			delay = delay * 2 < BACKOFF_MAX_MS ? delay * 2 :
+			    BACKOFF_MAX_MS;
+		}
+	}
+	if (ev->inotify_fd >= 0)
+		close(ev->inotify_fd);
+	return NULL;
+}
+
+int
+docker_events_start(const char *socket_path, int notify_fd,
+	struct docker_events **ret)
+{
+	struct docker_events *ev;
+	sigset_t all, old;
+	char *filter;
+	int r;
+
+	if (notify_fd < 0)
+		return -EBADF;
+	if (strlen(socket_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return -ENAMETOOLONG;
+	filter = curl_easy_escape(NULL, EVENTS_FILTER, 0);
+	if (!filter)
+		return -ENOMEM;
+
+	ev = xcalloc(1, sizeof(*ev));
+	ev->socket_path = xstrdup(socket_path);
+	ev->path = xasprintf("/events?filters=%s", filter);
+	curl_free(filter);
+	ev->notify_fd = notify_fd;
+	atomic_init(&ev->stop, false);
+	atomic_init(&ev->connected, false);
+	strbuf_init(&ev->line);
+	if (pipe2(ev->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+		r = -errno;
+		goto fail;
+	}
+
+	/* Signals are the owner's business: the thread blocks them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = -pthread_create(&ev->thread, NULL, events_main, ev);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0) {
+		close(ev->wake[0]);
+		close(ev->wake[1]);
+		goto fail;
+	}
+	*ret = ev;
+	return 0;
+
+fail:
+	strbuf_free(&ev->line);
+	free(ev->path);
+	free(ev->socket_path);
+	free(ev);
+	return r;
+}
+
+void
+docker_events_stop(struct docker_events *ev)
+{
+	if (!ev)
+		return;
+	atomic_store(&ev->stop, true);
+	while (write(ev->wake[1], "", 1) < 0 && errno == EINTR)
+		;
+	pthread_join(ev->thread, NULL);
+	close(ev->wake[0]);
+	close(ev->wake[1]);
+	strbuf_free(&ev->line);
+	free(ev->path);
+	free(ev->socket_path);
+	free(ev);
+}
+
+bool
+docker_events_connected(const struct docker_events *ev)
+{
+	return atomic_load(&ev->connected);
+}
