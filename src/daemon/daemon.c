@@ -313,9 +313,11 @@ reload(struct daemon *d, struct strbuf *report)
 		    "policy stays in force", d->opts->policy_path,
 		    diags.nerrors);
 		if (text) {
+			/* The error lines, without excerpts and carets. */
 			for (char *line = strtok(text, "\n"); line;
 			    line = strtok(NULL, "\n"))
-				log_error("%s", line);
+				if (strstr(line, ": error: "))
+					log_error("%s", line);
 			free(text);
 			text = NULL;
 		}
