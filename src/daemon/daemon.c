@@ -12,6 +12,7 @@
  * enforced until it is back.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -172,19 +173,62 @@ refresh_inventory(struct daemon *d, struct docker_inventory *ret,
 	free(err);
 }
 
+/*
+ * Stop listening while ringfence commits: the kernel builds one
+ * notification per set element for every listener, which made a large
+ * load several times slower, and an overflow of them would look like
+ * someone else's change.  Whatever another process did in the meantime is
+ * caught by checking that the table is there, and by the backstop.
+ */
+static void
+monitor_pause(struct daemon *d)
+{
+	monitor_close(d->monitor);
+	d->monitor = NULL;
+}
+
+static void
+monitor_resume(struct daemon *d)
+{
+	int r = monitor_open(&d->monitor);
+
+	if (r < 0)
+		log_error("cannot listen to nftables notifications: %s; "
+		    "relying on the periodic check", strerror(-r));
+}
+
 static int
 load_text(struct daemon *d, const char *text)
 {
 	char *err = NULL;
 	int r;
 
+	monitor_pause(d);
 	r = ruleset_apply(text, &err);
+	monitor_resume(d);
 	if (r < 0) {
 		log_error("%s", err);
 		free(err);
+		return r;
 	}
-	(void)d;
-	return r;
+	/* Someone may have removed it between the commit and the drop. */
+	if (ruleset_present() == 0) {
+		log_warn("restoring after external change: ringfence's table "
+		    "was removed just after loading");
+		monitor_pause(d);
+		r = ruleset_apply(text, &err);
+		monitor_resume(d);
+		if (r < 0) {
+			log_error("%s", err);
+			free(err);
+			return r;
+		}
+		d->restores++;
+	}
+
+	/* libnftables' parse of a large set leaves much freed memory. */
+	malloc_trim(0);
+	return 0;
 }
 
 /*
@@ -281,6 +325,8 @@ check_kernel(struct daemon *d, unsigned flags)
 static void
 backstop(struct daemon *d)
 {
+	if (!d->monitor)
+		monitor_resume(d);
 	if (!d->docker_ok)
 		reconcile(d, false, "retrying Docker");
 	if (d->applied && ruleset_present() == 0)
@@ -588,13 +634,15 @@ run_loop(struct daemon *d)
 	struct pollfd pfd[5] = {
 		{ .fd = d->signal_fd, .events = POLLIN },
 		{ .fd = d->event_fd, .events = POLLIN },
-		{ .fd = monitor_fd(d->monitor), .events = POLLIN },
+		{ .fd = -1, .events = POLLIN },
 		{ .fd = d->control_fd, .events = POLLIN },
 		{ .fd = d->timer_fd, .events = POLLIN },
 	};
 	unsigned flags;
 
 	for (;;) {
+		/* Each load reopens the monitor socket. */
+		pfd[2].fd = d->monitor ? monitor_fd(d->monitor) : -1;
 		if (poll(pfd, 5, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -607,7 +655,7 @@ run_loop(struct daemon *d)
 			drain(d->event_fd);
 			reconcile(d, false, "Docker event");
 		}
-		if (pfd[2].revents) {
+		if (pfd[2].revents && d->monitor) {
 			flags = 0;
 			monitor_read(d->monitor, &flags);
 			if (flags)

@@ -29,11 +29,14 @@ struct nft_monitor {
 	pid_t			 self;
 };
 
+/* Room for the notifications of a large foreign transaction. */
+#define MONITOR_RCVBUF	(16 << 20)
+
 int
 monitor_open(struct nft_monitor **ret)
 {
 	struct nft_monitor *mon = xcalloc(1, sizeof(*mon));
-	int group = NFNLGRP_NFTABLES, r;
+	int group = NFNLGRP_NFTABLES, rcvbuf = MONITOR_RCVBUF, r;
 
 	mon->self = getpid();
 	mon->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC |
@@ -50,14 +53,11 @@ monitor_open(struct nft_monitor **ret)
 		monitor_close(mon);
 		return r;
 	}
+	/* Best effort: without it, overruns only cost extra checks. */
+	setsockopt(mnl_socket_get_fd(mon->nl), SOL_SOCKET, SO_RCVBUFFORCE,
+	    &rcvbuf, sizeof(rcvbuf));
 	*ret = mon;
 	return 0;
-}
-
-int
-monitor_fd(const struct nft_monitor *mon)
-{
-	return mnl_socket_get_fd(mon->nl);
 }
 
 /* The string attribute at index type of a message, or NULL. */
