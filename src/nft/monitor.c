@@ -60,6 +60,12 @@ monitor_open(struct nft_monitor **ret)
 	return 0;
 }
 
+int
+monitor_fd(const struct nft_monitor *mon)
+{
+	return mnl_socket_get_fd(mon->nl);
+}
+
 /* The string attribute at index type of a message, or NULL. */
 static const char *
 attr_str(const struct nlmsghdr *nlh, unsigned type)
