@@ -36,8 +36,8 @@ find_block(const struct rf_model *m, const struct docker_container *dc)
  * policy, not the compiled model, holds the static addresses: the model
  * also holds what was bound last time.
  */
-static bool
-address_taken(const struct rf_model *m, const struct binding *b,
+static int
+address_owner(const struct rf_model *m, const struct binding *b,
 	const struct rf_prefix *addr)
 {
 	size_t i, j;
@@ -48,13 +48,13 @@ address_taken(const struct rf_model *m, const struct binding *b,
 		for (j = 0; j < pc->naddrs; j++)
 			if (pc->addrs[j].addr.family == addr->family &&
 			    pc->addrs[j].addr.addr == addr->addr)
-				return true;
+				return (int)i;
 		for (j = 0; j < b->blocks[i].naddrs; j++)
 			if (b->blocks[i].addrs[j].family == addr->family &&
 			    b->blocks[i].addrs[j].addr == addr->addr)
-				return true;
+				return (int)i;
 	}
-	return false;
+	return -1;
 }
 
 static void
@@ -62,9 +62,13 @@ bind_address(const struct rf_model *m, struct binding *b, size_t block,
 	const struct docker_container *dc, const struct rf_prefix *addr)
 {
 	struct bind_block *bb = &b->blocks[block];
+	int owner = address_owner(m, b, addr);
 	struct rf_prefix *slot;
 
-	if (address_taken(m, b, addr)) {
+	/* The block's own static address: it holds it already. */
+	if (owner == (int)block)
+		return;
+	if (owner >= 0) {
 		struct strbuf sb;
 
 		strbuf_init(&sb);
@@ -89,7 +93,7 @@ add_known(struct binding *b, const struct rf_prefix *p)
 
 static void
 bind_guard(const struct rf_model *m, const struct docker_inventory *inv,
-	struct binding *b)
+	bool trust_unconfined, struct binding *b)
 {
 	size_t i, j;
 
@@ -100,7 +104,7 @@ bind_guard(const struct rf_model *m, const struct docker_inventory *inv,
 			    inv->networks[i].bridge;
 	b->guard.bridges = b->bridges;
 
-	for (i = 0; inv && i < inv->ncontainers; i++) {
+	for (i = 0; trust_unconfined && inv && i < inv->ncontainers; i++) {
 		const struct docker_container *dc = &inv->containers[i];
 
 		for (j = 0; j < dc->nnets; j++) {
@@ -110,16 +114,19 @@ bind_guard(const struct rf_model *m, const struct docker_inventory *inv,
 				add_known(b, &dc->nets[j].v6);
 		}
 	}
-	for (i = 0; i < m->pol.ncontainers; i++)
+	for (i = 0; i < m->pol.ncontainers; i++) {
 		for (j = 0; j < m->pol.containers[i]->naddrs; j++)
 			add_known(b, &m->pol.containers[i]->addrs[j].addr);
+		for (j = 0; j < b->blocks[i].naddrs; j++)
+			add_known(b, &b->blocks[i].addrs[j]);
+	}
 	rangeset_normalize(&b->guard.known_v4);
 	rangeset_normalize(&b->guard.known_v6);
 }
 
 void
 bind_compute(const struct rf_model *m, const struct docker_inventory *inv,
-	struct binding *ret)
+	bool trust_unconfined, struct binding *ret)
 {
 	size_t i, j;
 
@@ -152,7 +159,7 @@ bind_compute(const struct rf_model *m, const struct docker_inventory *inv,
 		ret->bound[i].addrs = ret->blocks[i].addrs;
 		ret->bound[i].naddrs = ret->blocks[i].naddrs;
 	}
-	bind_guard(m, inv, ret);
+	bind_guard(m, inv, trust_unconfined, ret);
 }
 
 void

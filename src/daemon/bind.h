@@ -30,11 +30,13 @@ struct binding {
  * container is confined by the block of its name if there is one, else by
  * the first label block it matches.  An address already given to another
  * block is not bound again (logged).  The guard covers every Docker
- * bridge and knows every address of every running container on any of
- * them, plus every address the model already holds.
+ * bridge and knows the policy's static addresses and every bound one;
+ * the addresses of unconfined containers only when inv is current
+ * (trust_unconfined): while Docker is away it may hand them to confined
+ * containers it restarts.
  */
 void bind_compute(const struct rf_model *m, const struct docker_inventory *inv,
-	struct binding *ret);
+	bool trust_unconfined, struct binding *ret);
 void binding_free(struct binding *b);
 
 #endif

@@ -76,6 +76,7 @@ control_read_request(int fd, char *buf, size_t size)
 {
 	struct timeval tv = { 0, 500000 };
 	size_t len = 0;
+	char *nl;
 	ssize_t n;
 
 	/* A slow or silent client must not hold the daemon up. */
@@ -94,10 +95,12 @@ control_read_request(int fd, char *buf, size_t size)
 			break;
 	}
 	buf[len] = '\0';
-	if (!memchr(buf, '\n', len))
+	nl = memchr(buf, '\n', len);
+	if (!nl)
 		return len == size - 1 ? -EMSGSIZE : -EBADMSG;
-	*strchr(buf, '\n') = '\0';
-	if (strlen(buf) != strcspn(buf, "\r"))
+	*nl = '\0';
+	/* A NUL or CR before the newline: not a request of ours. */
+	if (strlen(buf) != (size_t)(nl - buf) || strchr(buf, '\r'))
 		return -EBADMSG;
 	return 0;
 }

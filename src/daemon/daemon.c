@@ -46,6 +46,7 @@ struct daemon {
 	struct docker_inventory		 inv;	/* last good listing */
 	bool				 have_inv;
 	bool				 docker_ok;
+	bool				 trusted;	/* inv is current */
 	struct binding			 binding;	/* into inv */
 	char				*applied;	/* text in force */
 
@@ -54,6 +55,8 @@ struct daemon {
 	int				 event_fd;
 	int				 signal_fd;
 	int				 timer_fd;
+	int				 settle_fd;	/* re-list after events */
+	int				 settle_stage;
 	int				 control_fd;
 
 	unsigned			 restores;
@@ -88,15 +91,15 @@ addrs_str(const struct rf_prefix *a, size_t n)
 	return sb.buf;
 }
 
-static bool
-has_member(const struct bind_block *bb, const char *id)
+static const struct docker_container *
+find_member(const struct bind_block *bb, const char *id)
 {
 	size_t i;
 
 	for (i = 0; i < bb->nmembers; i++)
 		if (!strcmp(bb->members[i]->id, id))
-			return true;
-	return false;
+			return bb->members[i];
+	return NULL;
 }
 
 static void
@@ -114,13 +117,27 @@ member_addrs(const struct docker_container *dc, struct rf_prefix *out,
 	}
 }
 
+static bool
+same_addrs(const struct rf_prefix *a, size_t na, const struct rf_prefix *b,
+	size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++)
+		if (a[i].family != b[i].family || a[i].addr != b[i].addr)
+			return false;
+	return true;
+}
+
 /* One line per container that became or stopped being confined. */
 static void
 log_binding_changes(const struct daemon *d, const struct binding *old,
 	const struct binding *new)
 {
-	struct rf_prefix addrs[64];
-	size_t i, j, n;
+	struct rf_prefix addrs[64], old_addrs[64];
+	size_t i, j, n, old_n;
 	char *s;
 
 	for (i = 0; i < new->nblocks; i++) {
@@ -131,17 +148,23 @@ log_binding_changes(const struct daemon *d, const struct binding *old,
 
 		for (j = 0; j < nb->nmembers; j++) {
 			const struct docker_container *dc = nb->members[j];
+			const struct docker_container *was;
 
-			if (ob && has_member(ob, dc->id))
-				continue;
+			was = ob ? find_member(ob, dc->id) : NULL;
 			member_addrs(dc, addrs, &n);
+			if (was) {
+				member_addrs(was, old_addrs, &old_n);
+				if (same_addrs(addrs, n, old_addrs, old_n))
+					continue;
+			}
 			s = addrs_str(addrs, n);
-			log_info("container %s (%.12s) confined by %s: %s",
-			    dc->name ? dc->name : "-", dc->id, block, s);
+			log_info("container %s (%.12s) %s %s: %s",
+			    dc->name ? dc->name : "-", dc->id, was ?
+			    "has new addresses in" : "confined by", block, s);
 			free(s);
 		}
 		for (j = 0; ob && j < ob->nmembers; j++)
-			if (!has_member(nb, ob->members[j]->id))
+			if (!find_member(nb, ob->members[j]->id))
 				log_info("container %.12s no longer running: "
 				    "released from %s", ob->members[j]->id,
 				    block);
@@ -243,12 +266,19 @@ reconcile(struct daemon *d, bool force, const char *why)
 	struct rf_diags diags;
 	struct strbuf sb;
 	double start = now_ms();
-	bool fresh;
+	bool fresh, trust;
 	int r = 0;
 
 	refresh_inventory(d, &inv, &fresh);
+	trust = fresh && d->events && docker_events_connected(d->events);
+	if (trust != d->trusted)
+		log_msg(trust ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING, "%s",
+		    trust ? "Docker's picture is current again" : "Docker's "
+		    "picture may be stale: until it is current again, only "
+		    "confined containers' addresses pass the bridge guard");
+	d->trusted = trust;
 	bind_compute(&d->model, fresh ? &inv : d->have_inv ? &d->inv : NULL,
-	    &b);
+	    trust, &b);
 
 	diags_init(&diags);
 	if (model_compile(&d->model, b.bound, &diags) < 0) {
@@ -573,7 +603,10 @@ setup(struct daemon *d)
 	d->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	d->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC |
 	    TFD_NONBLOCK);
+	d->settle_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC |
+	    TFD_NONBLOCK);
 	if (d->signal_fd < 0 || d->event_fd < 0 || d->timer_fd < 0 ||
+	    d->settle_fd < 0 ||
 	    timerfd_settime(d->timer_fd, 0, &its, NULL) < 0) {
 		log_error("cannot set up event sources: %s", strerror(errno));
 		return -errno;
@@ -608,6 +641,30 @@ drain(int fd)
 		;
 }
 
+/*
+ * Docker's answer to a listing made at the moment of an event can lag the
+ * event (a network connect lists the container without the network yet),
+ * so every event is followed by two more listings, 150 ms and 1 s later.
+ * They cost a listing each; the ruleset is only loaded if it changed.
+ */
+static void
+settle(struct daemon *d, int stage)
+{
+	static const long delays_ms[] = { 150, 1000 };
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+
+	d->settle_stage = stage;
+	if (stage >= 1 && stage <= (int)ARRAY_SIZE(delays_ms)) {
+		long ms = delays_ms[stage - 1];
+
+		its.it_value.tv_sec = ms / 1000;
+		its.it_value.tv_nsec = (ms % 1000) * 1000000;
+	} else {
+		d->settle_stage = 0;
+	}
+	timerfd_settime(d->settle_fd, 0, &its, NULL);
+}
+
 /* Returns false when the daemon should stop. */
 static bool
 handle_signal(struct daemon *d)
@@ -631,19 +688,20 @@ handle_signal(struct daemon *d)
 static void
 run_loop(struct daemon *d)
 {
-	struct pollfd pfd[5] = {
+	struct pollfd pfd[6] = {
 		{ .fd = d->signal_fd, .events = POLLIN },
 		{ .fd = d->event_fd, .events = POLLIN },
 		{ .fd = -1, .events = POLLIN },
 		{ .fd = d->control_fd, .events = POLLIN },
 		{ .fd = d->timer_fd, .events = POLLIN },
+		{ .fd = d->settle_fd, .events = POLLIN },
 	};
 	unsigned flags;
 
 	for (;;) {
 		/* Each load reopens the monitor socket. */
 		pfd[2].fd = d->monitor ? monitor_fd(d->monitor) : -1;
-		if (poll(pfd, 5, -1) < 0) {
+		if (poll(pfd, 6, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
@@ -654,6 +712,12 @@ run_loop(struct daemon *d)
 		if (pfd[1].revents) {
 			drain(d->event_fd);
 			reconcile(d, false, "Docker event");
+			settle(d, 1);
+		}
+		if (pfd[5].revents) {
+			drain(d->settle_fd);
+			reconcile(d, false, "Docker settled");
+			settle(d, d->settle_stage + 1);
 		}
 		if (pfd[2].revents && d->monitor) {
 			flags = 0;
@@ -691,6 +755,8 @@ teardown(struct daemon *d)
 		close(d->event_fd);
 	if (d->timer_fd >= 0)
 		close(d->timer_fd);
+	if (d->settle_fd >= 0)
+		close(d->settle_fd);
 }
 
 int
@@ -698,7 +764,7 @@ daemon_run(const struct daemon_options *opts)
 {
 	struct daemon d = {
 		.opts = opts, .signal_fd = -1, .event_fd = -1,
-		.timer_fd = -1, .control_fd = -1,
+		.timer_fd = -1, .settle_fd = -1, .control_fd = -1,
 	};
 	struct rf_diags diags;
 	int status = 0;

@@ -358,6 +358,9 @@ events_main(void *arg)
 		started = now_ms();
 		up = events_follow(ev, &reason);
 		atomic_store(&ev->connected, false);
+		/* The owner stops trusting what it knew of Docker. */
+		if (up)
+			events_notify(ev);
 		if (atomic_load(&ev->stop)) {
 			free(reason);
 			break;
