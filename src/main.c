@@ -78,15 +78,6 @@ struct cli {
 	int		 log_level;
 };
 
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static size_t
 count_rules(const struct rf_model *m)
 {
@@ -174,7 +165,7 @@ static int
 cmd_apply(const struct cli *cli)
 {
 	struct rf_model m;
-	double start = now_ms();
+	double start = monotonic_ms();
 	int r;
 
 	r = load_policy(cli, &m);
@@ -187,7 +178,7 @@ cmd_apply(const struct cli *cli)
 		printf("ringfence: applied %s: %zu container%s, %zu allow "
 		    "rule%s in %.0f ms\n", cli->policy_path, m.ncontainers,
 		    m.ncontainers == 1 ? "" : "s", count_rules(&m),
-		    count_rules(&m) == 1 ? "" : "s", now_ms() - start);
+		    count_rules(&m) == 1 ? "" : "s", monotonic_ms() - start);
 	model_free(&m);
 	return r;
 }

@@ -42,6 +42,9 @@ void strbuf_printf(struct strbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void strbuf_vprintf(struct strbuf *sb, const char *fmt, va_list ap);
 
+/* Milliseconds on the monotonic clock. */
+double monotonic_ms(void);
+
 /* Read a whole file; returns 0 or a negative errno. */
 int read_file(const char *path, char **ret_text, size_t *ret_len);
 

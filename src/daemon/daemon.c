@@ -65,15 +65,6 @@ struct daemon {
 	double				 last_reconcile_ms;
 };
 
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static char *
 addrs_str(const struct rf_prefix *a, size_t n)
 {
@@ -221,7 +212,7 @@ monitor_resume(struct daemon *d)
 }
 
 static int
-load_text(struct daemon *d, const char *text)
+apply_unheard(struct daemon *d, const char *text)
 {
 	char *err = NULL;
 	int r;
@@ -232,20 +223,25 @@ load_text(struct daemon *d, const char *text)
 	if (r < 0) {
 		log_error("%s", err);
 		free(err);
-		return r;
 	}
-	/* Someone may have removed it between the commit and the drop. */
+	return r;
+}
+
+static int
+load_text(struct daemon *d, const char *text)
+{
+	int r;
+
+	r = apply_unheard(d, text);
+	if (r < 0)
+		return r;
+	/* Someone may have removed it while nobody was listening. */
 	if (ruleset_present() == 0) {
 		log_warn("restoring after external change: ringfence's table "
 		    "was removed just after loading");
-		monitor_pause(d);
-		r = ruleset_apply(text, &err);
-		monitor_resume(d);
-		if (r < 0) {
-			log_error("%s", err);
-			free(err);
+		r = apply_unheard(d, text);
+		if (r < 0)
 			return r;
-		}
 		d->restores++;
 	}
 
@@ -265,7 +261,7 @@ reconcile(struct daemon *d, bool force, const char *why)
 	struct binding b;
 	struct rf_diags diags;
 	struct strbuf sb;
-	double start = now_ms();
+	double start = monotonic_ms();
 	bool fresh, trust;
 	int r = 0;
 
@@ -302,7 +298,7 @@ reconcile(struct daemon *d, bool force, const char *why)
 			d->applied = sb.buf;
 			sb.buf = NULL;
 			log_info("ruleset loaded in %.0f ms (%s)",
-			    now_ms() - start, why);
+			    monotonic_ms() - start, why);
 		}
 	}
 	strbuf_free(&sb);
@@ -317,7 +313,7 @@ reconcile(struct daemon *d, bool force, const char *why)
 		d->have_inv = true;
 	}
 	d->last_reconcile = time(NULL);
-	d->last_reconcile_ms = now_ms() - start;
+	d->last_reconcile_ms = monotonic_ms() - start;
 	return r;
 }
 

@@ -53,15 +53,6 @@ struct docker_events {
 	bool		 discarding;	/* inside an over-long line */
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 events_notify(struct docker_events *ev)
 {
@@ -320,7 +311,7 @@ watch_saw_socket(struct docker_events *ev)
 static bool
 events_sleep(struct docker_events *ev, unsigned ms, bool *ret_appeared)
 {
-	long long deadline = now_ms() + ms, left;
+	long long deadline = (long long)monotonic_ms() + ms, left;
 	struct pollfd pfd[2] = {
 		{ .fd = ev->wake[0], .events = POLLIN },
 		{ .fd = ev->inotify_fd, .events = POLLIN },
@@ -328,7 +319,7 @@ events_sleep(struct docker_events *ev, unsigned ms, bool *ret_appeared)
 
 	*ret_appeared = false;
 	while (!atomic_load(&ev->stop)) {
-		left = deadline - now_ms();
+		left = deadline - (long long)monotonic_ms();
 		if (left <= 0)
 			break;
 		if (poll(pfd, ev->inotify_fd >= 0 ? 2 : 1, (int)left) < 0 &&
@@ -355,7 +346,7 @@ events_main(void *arg)
 
 	watch_open(ev);
 	while (!atomic_load(&ev->stop)) {
-		started = now_ms();
+		started = (long long)monotonic_ms();
 		up = events_follow(ev, &reason);
 		atomic_store(&ev->connected, false);
 		/* The owner stops trusting what it knew of Docker. */
@@ -367,7 +358,7 @@ events_main(void *arg)
 		}
 		if (up) {
 			quiet = false;
-			if (now_ms() - started >= STABLE_MS)
+			if ((long long)monotonic_ms() - started >= STABLE_MS)
 				delay = BACKOFF_MIN_MS;
 		}
 		if (!quiet && up)

@@ -126,23 +126,35 @@ put_peer_set(struct strbuf *sb, const struct rf_container *c,
 
 /* ---- declarations ---- */
 
+/* A named interval set of addresses; the elements line only if any. */
+static void
+render_interval_set(struct strbuf *sb, const char *name, int family,
+	const struct rf_rangeset *set)
+{
+	strbuf_printf(sb, "\tset %s {\n\t\ttype %s_addr\n\t\tflags "
+	    "interval\n", name, family == AF_INET ? "ipv4" : "ipv6");
+	if (set->n) {
+		strbuf_puts(sb, "\t\telements = { ");
+		rangeset_format(set, family, sb, "\t\t\t     ",
+		    ELEMENTS_WIDTH);
+		strbuf_puts(sb, " }\n");
+	}
+	strbuf_puts(sb, "\t}\n\n");
+}
+
 static void
 render_peer_set(struct strbuf *sb, const struct rf_container *c,
 	const struct rf_rule *r, int family)
 {
 	const struct rf_rangeset *set = peers_of(r, family);
+	struct strbuf name;
 
 	if (r->peers.any || set->n == 0)
 		return;
-	strbuf_puts(sb, "\tset ");
-	put_peer_set(sb, c, r, family);
-	strbuf_puts(sb, " {\n");
-	strbuf_printf(sb, "\t\ttype %s_addr\n", family == AF_INET ?
-	    "ipv4" : "ipv6");
-	strbuf_puts(sb, "\t\tflags interval\n");
-	strbuf_puts(sb, "\t\telements = { ");
-	rangeset_format(set, family, sb, "\t\t\t     ", ELEMENTS_WIDTH);
-	strbuf_puts(sb, " }\n\t}\n\n");
+	strbuf_init(&name);
+	put_peer_set(&name, c, r, family);
+	render_interval_set(sb, name.buf, family, set);
+	strbuf_free(&name);
 }
 
 /* map NAME { ADDR : jump PREFIX_CONTAINER, ... } over every container. */
@@ -196,23 +208,8 @@ render_guard(struct strbuf *sb, const struct render_guard *g)
 		    "\t\telements = { ", g->bridges[i]);
 	strbuf_puts(sb, g->nbridges ? " }\n\t}\n\n" : "\t}\n\n");
 
-	strbuf_puts(sb, "\tset known_v4 {\n\t\ttype ipv4_addr\n"
-	    "\t\tflags interval\n");
-	if (g->known_v4.n) {
-		strbuf_puts(sb, "\t\telements = { ");
-		rangeset_format(&g->known_v4, AF_INET, sb, "\t\t\t     ",
-		    ELEMENTS_WIDTH);
-		strbuf_puts(sb, " }\n");
-	}
-	strbuf_puts(sb, "\t}\n\n\tset known_v6 {\n\t\ttype ipv6_addr\n"
-	    "\t\tflags interval\n");
-	if (g->known_v6.n) {
-		strbuf_puts(sb, "\t\telements = { ");
-		rangeset_format(&g->known_v6, AF_INET6, sb, "\t\t\t     ",
-		    ELEMENTS_WIDTH);
-		strbuf_puts(sb, " }\n");
-	}
-	strbuf_puts(sb, "\t}\n\n");
+	render_interval_set(sb, "known_v4", AF_INET, &g->known_v4);
+	render_interval_set(sb, "known_v6", AF_INET6, &g->known_v6);
 
 	/* Neighbour discovery and MLD come from link-local addresses. */
 	strbuf_puts(sb, "\tchain guard {\n"
