@@ -174,12 +174,13 @@ for b in "${builds[@]}"; do
 
 	# Events: start, net connect, junk, over-long, die and no-Type
 	# notify; exec_start, create and the empty line do not; then one
-	# notification for connecting and one for reconnecting.
+	# notification for connecting, one for losing the stream (the owner
+	# stops trusting its picture) and one for reconnecting.
 	server_start events
 	events 1.5
 	server_stop
-	check "events: 8 notifications" \
-	    '[ "$nnotify" = 8 ]'
+	check "events: 9 notifications" \
+	    '[ "$nnotify" = 9 ]'
 	check "events: connected twice" \
 	    '[ "$(log_count "info: connected to Docker at SOCK")" = 2 ]'
 	check "events: reconnects after the stream ends" \
@@ -200,12 +201,13 @@ for b in "${builds[@]}"; do
 	    '[ "$(log_count "warning: no Docker event stream: Docker answered GET /events with HTTP 500; retrying in 100 ms")" = 1 ] && [ "$(log_count "warning:")" = 1 ] && [ "$(log_count "debug: still no Docker event stream")" -ge 2 ]'
 
 	# Up, then closed at once, every time: backoff keeps it to 100,
-	# 200, 400, 800 ms apart, so 5 connections in 1.6 s, not 16.
+	# 200, 400, 800 ms apart, so 5 connections in 1.6 s, not 16; each
+	# notifies twice (connected, lost).
 	server_start events-flap
 	events 1.6
 	server_stop
-	check "events-flap: backoff ($nnotify connections)" \
-	    '[ "$nnotify" -ge 3 ] && [ "$nnotify" -le 6 ]'
+	check "events-flap: backoff ($nnotify notifications)" \
+	    '[ "$nnotify" -ge 6 ] && [ "$nnotify" -le 12 ]'
 
 	events 2.5
 	check "events, no socket: no notification" \
@@ -242,8 +244,8 @@ for b in "${builds[@]}"; do
 	events 3
 	wait "$first" 2>/dev/null
 	server_stop
-	check "events, server restarted: 2 notifications" \
-	    '[ "$nnotify" = 2 ]'
+	check "events, server restarted: 3 notifications" \
+	    '[ "$nnotify" = 3 ]'
 	check "events, server restarted: lost, then connected again" \
 	    '[ "$(log_count "warning: lost Docker event stream")" = 1 ] && [ "$(log_count "info: connected to Docker at SOCK")" = 2 ]'
 done
