@@ -63,6 +63,9 @@ print_excerpt(const struct rf_loc *loc, FILE *out)
 	const char *eol;
 	unsigned line = 1, i;
 
+	if (!p)
+		return;
+
 	while (line < loc->line && p < end) {
 		eol = memchr(p, '\n', (size_t)(end - p));
 		if (!eol)

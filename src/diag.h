@@ -15,7 +15,8 @@
 /* One loaded policy file; kept alive as long as locations point into it. */
 struct rf_source {
 	char			*path;	/* as the user (or an include) named it */
-	char			*text;	/* whole file, NUL-terminated */
+	char			*text;	/* whole file, NUL-terminated; NULL
+					 * once a daemon no longer needs it */
 	size_t			 len;
 	unsigned		 seq;	/* order in which files were read */
 	struct rf_source	*next;

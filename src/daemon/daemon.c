@@ -406,6 +406,7 @@ reload(struct daemon *d, struct strbuf *report)
 		return 2;
 	}
 	diags_free(&diags);
+	policy_drop_text(&next.pol);
 
 	old = d->model;
 	d->model = next;
@@ -775,6 +776,7 @@ daemon_run(const struct daemon_options *opts)
 		return 2;
 	}
 	diags_free(&diags);
+	policy_drop_text(&d.model.pol);
 
 	if (setup(&d) < 0) {
 		status = 1;

@@ -222,6 +222,10 @@ rangeset_normalize(struct rf_rangeset *s)
 		s->r[++out] = s->r[i];
 	}
 	s->n = out + 1;
+
+	/* Sets live as long as the policy: give back the growth room. */
+	s->r = xrealloc(s->r, s->n * sizeof(*s->r));
+	s->cap = s->n;
 }
 
 bool

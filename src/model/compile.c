@@ -54,6 +54,9 @@ expand_addr(struct compiler *cc, const struct pol_addr *a,
 			expand_addr(cc, a->def->value, set);
 		break;
 	case PADDR_LIST:
+		for (i = 0; i < a->nprefixes; i++)
+			rangeset_add_prefix(a->prefixes[i].family == AF_INET ?
+			    &set->v4 : &set->v6, &a->prefixes[i]);
 		for (i = 0; i < a->nitems; i++)
 			expand_addr(cc, a->items[i], set);
 		break;

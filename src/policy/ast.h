@@ -40,9 +40,14 @@ struct pol_addr {
 	struct rf_prefix	 prefix;	/* PADDR_PREFIX */
 	char			*name;		/* PADDR_CONTAINER */
 	const struct pol_define	*def;		/* PADDR_VAR, not owned */
-	struct pol_addr		**items;	/* PADDR_LIST */
+	struct pol_addr		**items;	/* PADDR_LIST: all but */
 	size_t			 nitems;
 	size_t			 capitems;
+	struct rf_prefix	*prefixes;	/* its plain addresses, kept
+						 * apart: a list may hold
+						 * 100,000 of them */
+	size_t			 nprefixes;
+	size_t			 capprefixes;
 };
 
 /* One port or port range of one protocol. */
@@ -117,6 +122,13 @@ struct policy {
  */
 int policy_parse(const char *path, struct policy *ret, struct rf_diags *diags);
 void policy_free(struct policy *pol);
+
+/*
+ * Free the source texts of a policy that parsed cleanly: locations keep
+ * their file, line and column, only excerpts are lost.  A daemon holding
+ * a large policy for days needs no copy of its text.
+ */
+void policy_drop_text(struct policy *pol);
 
 const char *proto_name(int proto);
 

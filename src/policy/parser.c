@@ -443,6 +443,7 @@ addr_free(struct pol_addr *a)
 	for (i = 0; i < a->nitems; i++)
 		addr_free(a->items[i]);
 	free(a->items);
+	free(a->prefixes);
 	free(a->name);
 	free(a);
 }
@@ -524,6 +525,14 @@ addr_item_cb(struct parser *ps, void *arg)
 	item = parse_addr_item(ps);
 	if (!item)
 		return false;
+	if (item->kind == PADDR_PREFIX) {
+		struct rf_prefix *p = vec_push(&list->prefixes,
+		    &list->nprefixes, &list->capprefixes, sizeof(*p));
+
+		*p = item->prefix;
+		free(item);
+		return true;
+	}
 	slot = vec_push(&list->items, &list->nitems, &list->capitems,
 	    sizeof(*slot));
 	*slot = item;
@@ -541,6 +550,12 @@ parse_addrs(struct parser *ps)
 		if (!parse_list(ps, addr_item_cb, a, "address")) {
 			addr_free(a);
 			return NULL;
+		}
+		/* Lists live as long as the policy: give back the room. */
+		if (a->nprefixes) {
+			a->prefixes = xrealloc(a->prefixes, a->nprefixes *
+			    sizeof(*a->prefixes));
+			a->capprefixes = a->nprefixes;
 		}
 		return a;
 	}
@@ -1287,6 +1302,18 @@ policy_parse(const char *path, struct policy *ret, struct rf_diags *diags)
 		    "(write a 'container NAME { ... }' block)");
 	}
 	return 0;
+}
+
+void
+policy_drop_text(struct policy *pol)
+{
+	struct rf_source *src;
+
+	for (src = pol->sources; src; src = src->next) {
+		free(src->text);
+		src->text = NULL;
+		src->len = 0;
+	}
 }
 
 void
