@@ -12,7 +12,7 @@
 #
 # 3. Reaction time.  nftwatch listens to the kernel's nftables
 #    notifications and stamps every container address that enters
-#    ringfence's maps.  Docker's own event stream gives the time of each
+#    ringfence's maps (in_v4, fwd_in_v4, out_v4: the container's rules).  Docker's own event stream gives the time of each
 #    container's start.  Reaction = first notification holding the
 #    container's new address - the start event.  Events: new containers
 #    (docker run), then restarts with a new address (docker stop, network
@@ -21,15 +21,18 @@
 #    time: the next one starts when the last is in force.
 # 4. Footprint.  With BENCH_FP_CONTAINERS confined containers running and
 #    a policy of BENCH_FP_PREFIXES prefixes in force: the daemon's VmRSS
-#    and VmHWM, then its CPU time and context switches over
-#    BENCH_FP_IDLE seconds without events.
+#    (split into RssAnon, its own memory, and RssFile, mapped libraries)
+#    and VmHWM, then its CPU time (and that of the programs it runs),
+#    context switches and log lines over BENCH_FP_IDLE seconds without
+#    events.
 #
 # Skips with a message when `ringfence daemon` or Docker is missing.
 # Environment: BENCH_REACT_EVENTS (default 100), BENCH_REACT_PREFIXES
 # (1000), BENCH_REACT_BIG (1: also BENCH_REACT_BIG_EVENTS=10 events under
 # a BENCH_FP_PREFIXES policy), BENCH_FP_CONTAINERS (100),
 # BENCH_FP_PREFIXES (100000), BENCH_FP_IDLE (60).
-# Writes reaction-raw.csv, reaction.md, footprint.md in $BENCH_OUT.
+# Writes reaction-raw.csv, reaction.md, footprint.md in $BENCH_OUT, and
+# the daemon's log and nftwatch's output as daemon-*.log.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -230,11 +233,14 @@ event_ms() {
 }
 
 # rule_ms IP SINCE_MS: time the address first entered ringfence's maps
-# at or after SINCE_MS, waiting for it (bounded: 10 s)
+# at or after SINCE_MS, waiting for it (bounded: 10 s).  Only the maps
+# that confine a container count: the bridge guard's set of known
+# addresses (known_v4) says nothing about its rules.
 rule_ms() {
 	local i v
 	for i in $(seq 1 500); do
-		v=$(awk -v ip="$1" -v s="$2" '$3 == ip {
+		v=$(awk -v ip="$1" -v s="$2" '$3 == ip &&
+		    $2 ~ /^(in|fwd_in|out)_v4$/ {
 		    split($1, t, "."); ms = t[1] * 1000 + substr(t[2], 1, 6) / 1000
 		    if (ms >= s - 5) { printf "%.3f\n", ms; exit } }' \
 		    "$D_DIR/watch.log")
@@ -337,18 +343,22 @@ react_summary() {
 		    "$(awk -F, -v s="$series" '$1 == s && $8 == "nan"' "$RAW" | wc -l)"
 	done
 	echo
-	for kind in run readdress; do
-		n=$(awk -F, -v k="$kind" '$2 == k' "$RAW" | wc -l)
-		[ "$n" = 0 ] && continue
-		printf -- '- %s: %s events, median %s ms, p99 %s ms after the start event' \
-		    "$kind" "$n" "$(col_vals "" "$kind" 8 | percentile 50)" \
-		    "$(col_vals "" "$kind" 8 | percentile 99)"
-		[ "$kind" = run ] && printf '; median %s ms, p99 %s ms after the network connect event (when the address is assigned)' \
-		    "$(col_vals "" run 9 | percentile 50)" \
-		    "$(col_vals "" run 9 | percentile 99)"
-		printf '; median %s ms, p99 %s ms after the docker command was issued\n' \
-		    "$(col_vals "" "$kind" 10 | percentile 50)" \
-		    "$(col_vals "" "$kind" 10 | percentile 99)"
+	for series in $(tail -n +2 "$RAW" | cut -d, -f1 | sort -un); do
+		for kind in run readdress; do
+			n=$(awk -F, -v s="$series" -v k="$kind" \
+			    '$1 == s && $2 == k' "$RAW" | wc -l)
+			[ "$n" = 0 ] && continue
+			printf -- '- %s prefixes, %s: %s events, median %s ms, p99 %s ms after the start event' \
+			    "$(fmt_num "$series")" "$kind" "$n" \
+			    "$(col_vals "$series" "$kind" 8 | percentile 50)" \
+			    "$(col_vals "$series" "$kind" 8 | percentile 99)"
+			[ "$kind" = run ] && printf '; median %s ms, p99 %s ms after the network connect event (when the address is assigned)' \
+			    "$(col_vals "$series" run 9 | percentile 50)" \
+			    "$(col_vals "$series" run 9 | percentile 99)"
+			printf '; median %s ms, p99 %s ms after the docker command was issued\n' \
+			    "$(col_vals "$series" "$kind" 10 | percentile 50)" \
+			    "$(col_vals "$series" "$kind" 10 | percentile 99)"
+		done
 	done
 }
 
@@ -359,12 +369,23 @@ proc_field() {
 	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"
 }
 
-cpu_ticks() {
-	awk '{ print $14 + $15 }' "/proc/$1/stat"
+# cpu_ns PID: CPU time of all of PID's threads in ns, from schedstat
+# (utime and stime in /proc/PID/stat count in 10 ms ticks: too coarse to
+# tell a little from nothing)
+cpu_ns() {
+	cat "/proc/$1"/task/*/schedstat 2>/dev/null |
+	    awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+
+# child_ms PID: CPU time of the programs PID ran and waited for (the
+# iptables checks), in ms, counted in ticks
+child_ms() {
+	awk -v hz="$(getconf CLK_TCK)" '{ printf "%d\n", ($16 + $17) * 1000 / hz }' \
+	    "/proc/$1/stat"
 }
 
 footprint() {
-	local n have i ip c0 c1 v0 v1 nv0 nv1 hz rss hwm l0 l1
+	local n have i ip c0 c1 cpu k0 k1 v0 v1 nv0 nv1 rss hwm anon file rss1 l0 l1
 	have=$(dk ps -q --filter label=bench=yes | wc -l)
 	for i in $(seq $((have + 1)) "$BENCH_FP_CONTAINERS"); do
 		dk run -d --name "rfbf$i" --network "$D_NET" --label bench=yes \
@@ -379,17 +400,22 @@ footprint() {
 	sleep 2
 	rss=$(proc_field "$RF_PID" VmRSS)
 	hwm=$(proc_field "$RF_PID" VmHWM)
-	hz=$(getconf CLK_TCK)
-	c0=$(cpu_ticks "$RF_PID")
+	anon=$(proc_field "$RF_PID" RssAnon)
+	file=$(proc_field "$RF_PID" RssFile)
+	c0=$(cpu_ns "$RF_PID")
+	k0=$(child_ms "$RF_PID")
 	v0=$(proc_field "$RF_PID" voluntary_ctxt_switches)
 	nv0=$(proc_field "$RF_PID" nonvoluntary_ctxt_switches)
 	l0=$(wc -l <"$D_DIR/ringfence.log")
 	say "daemon: idle for $BENCH_FP_IDLE s"
 	sleep "$BENCH_FP_IDLE"
 	l1=$(wc -l <"$D_DIR/ringfence.log")
-	c1=$(cpu_ticks "$RF_PID")
+	c1=$(cpu_ns "$RF_PID")
+	k1=$(child_ms "$RF_PID")
+	cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
 	v1=$(proc_field "$RF_PID" voluntary_ctxt_switches)
 	nv1=$(proc_field "$RF_PID" nonvoluntary_ctxt_switches)
+	rss1=$(proc_field "$RF_PID" VmRSS)
 	{
 		echo "With $n confined containers running and a policy of"
 		echo "$(fmt_num "$BENCH_FP_PREFIXES") prefixes in force:"
@@ -398,10 +424,18 @@ footprint() {
 		echo '|---|--:|'
 		printf '| resident memory (VmRSS) | %s MiB |\n' \
 		    "$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')"
+		printf '| of which private (RssAnon) | %s MiB |\n' \
+		    "$(awk -v k="$anon" 'BEGIN { printf "%.1f", k / 1024 }')"
+		printf '| of which mapped files, mostly shared libraries (RssFile) | %s MiB |\n' \
+		    "$(awk -v k="$file" 'BEGIN { printf "%.1f", k / 1024 }')"
 		printf '| peak resident memory (VmHWM) | %s MiB |\n' \
 		    "$(awk -v k="$hwm" 'BEGIN { printf "%.1f", k / 1024 }')"
+		printf '| resident memory after the idle time | %s MiB |\n' \
+		    "$(awk -v k="$rss1" 'BEGIN { printf "%.1f", k / 1024 }')"
 		printf '| CPU time while idle for %s s | %s ms |\n' "$BENCH_FP_IDLE" \
-		    "$(((c1 - c0) * 1000 / hz))"
+		    "$cpu"
+		printf '| CPU time of the programs it ran meanwhile (iptables checks) | %s ms |\n' \
+		    "$((k1 - k0))"
 		printf '| wake-ups while idle (voluntary context switches) | %s |\n' \
 		    "$((v1 - v0))"
 		printf '| involuntary context switches while idle | %s |\n' \
@@ -417,9 +451,9 @@ footprint() {
 			    sed 's/^ *\([0-9]*\) /- \1 x `/; s/$/`/'
 		fi
 	} >"$BENCH_OUT/footprint.md"
-	echo "containers,prefixes,vmrss_kb,vmhwm_kb,idle_s,idle_cpu_ms,voluntary_cs" \
+	echo "containers,prefixes,vmrss_kb,rssanon_kb,rssfile_kb,vmhwm_kb,idle_s,idle_cpu_ms,idle_child_cpu_ms,voluntary_cs,vmrss_after_kb" \
 	    >"$BENCH_OUT/footprint.csv"
-	echo "$n,$BENCH_FP_PREFIXES,$rss,$hwm,$BENCH_FP_IDLE,$(((c1 - c0) * 1000 / hz)),$((v1 - v0))" \
+	echo "$n,$BENCH_FP_PREFIXES,$rss,$anon,$file,$hwm,$BENCH_FP_IDLE,$cpu,$((k1 - k0)),$((v1 - v0)),$rss1" \
 	    >>"$BENCH_OUT/footprint.csv"
 }
 
@@ -427,6 +461,10 @@ daemon_exit() {
 	local rc=$?
 	watchers_stop
 	rf_stop
+	# kept for explaining the figures: what the daemon did, and when
+	# each address reached the kernel
+	cp "$D_DIR/ringfence.log" "$BENCH_OUT/daemon-ringfence.log" 2>/dev/null
+	cp "$D_DIR/watch.log" "$BENCH_OUT/daemon-nftwatch.log" 2>/dev/null
 	docker_down
 	ip netns del "$D_NS" 2>/dev/null
 	exit "$rc"

@@ -23,7 +23,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 : "${BENCH_SIZES:=0 1000 10000 100000}"
-: "${BENCH_REPS:=3}"
+: "${BENCH_REPS:=5}"
 : "${BENCH_SECS:=3}"
 : "${BENCH_REPS_SLOW:=3}"
 CONNRATE=$BENCH_BIN/connrate

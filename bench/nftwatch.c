@@ -7,7 +7,7 @@
  * Listens to the nftables multicast group of the network namespace it
  * runs in, which the kernel notifies after each committed transaction,
  * and prints one line for every IPv4 set or map element of TABLE whose
- * key lies in PREFIX:
+ * key lies in PREFIX (interval ends left out):
  *
  *   SECONDS.NANOSECONDS SET ADDRESS
  *
@@ -22,6 +22,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,24 +45,33 @@ usage(void)
 	exit(2);
 }
 
-/* the 4-byte value of NFTA_SET_ELEM_KEY, or -1 */
+/*
+ * the 4-byte value of NFTA_SET_ELEM_KEY, or -1.  The end of an interval
+ * is skipped: its key is the first address after the interval, not in
+ * it, and would otherwise show an address that is not in the set.
+ */
 static int
 elem_key(const struct nlattr *elem, uint32_t *ret_addr)
 {
 	const struct nlattr *a, *k;
+	bool found = false;
 
 	mnl_attr_for_each_nested(a, elem) {
+		if (mnl_attr_get_type(a) == NFTA_SET_ELEM_FLAGS &&
+		    mnl_attr_get_payload_len(a) == 4 &&
+		    (ntohl(mnl_attr_get_u32(a)) & NFT_SET_ELEM_INTERVAL_END))
+			return -1;
 		if (mnl_attr_get_type(a) != NFTA_SET_ELEM_KEY)
 			continue;
 		mnl_attr_for_each_nested(k, a) {
 			if (mnl_attr_get_type(k) == NFTA_DATA_VALUE &&
 			    mnl_attr_get_payload_len(k) == 4) {
 				memcpy(ret_addr, mnl_attr_get_payload(k), 4);
-				return 0;
+				found = true;
 			}
 		}
 	}
-	return -1;
+	return found ? 0 : -1;
 }
 
 static void
