@@ -28,6 +28,9 @@ BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${RINGFENCE:=$BENCH_ROOT/build/ringfence}"
 : "${BENCH_OUT:=$BENCH_ROOT/bench/results}"
 : "${BENCH_BIN:=$BENCH_ROOT/bench/build}"
+# ringfence configures firewalld when one answers on the system bus: it
+# must never reach the machine's own from here.
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/ringfence-no-bus
 
 B_HOST=rfbh
 B_CONT=rfbc

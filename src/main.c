@@ -19,6 +19,7 @@
 #include "docker/docker.h"
 #include "log.h"
 #include "model/model.h"
+#include "firewalld/firewalld.h"
 #include "nft/apply.h"
 #include "nft/dockeruser.h"
 #include "nft/load.h"
@@ -140,24 +141,59 @@ cmd_plan(const struct cli *cli)
 	return r;
 }
 
+/* firewalld on the system bus, or NULL when there is none. */
+static struct firewalld *
+firewalld_connect(void)
+{
+	struct firewalld *fw;
+
+	if (firewalld_open(&fw) < 0)
+		return NULL;
+	if (!firewalld_running(fw)) {
+		firewalld_close(fw);
+		return NULL;
+	}
+	return fw;
+}
+
+/*
+ * firewalld must accept forwarded traffic to the confined addresses and
+ * to nothing else: its ipsets are narrowed before the load and set after.
+ */
 static int
 apply_model(const struct rf_model *m)
 {
 	const char *fault = getenv("RINGFENCE_FAULT_INJECT");
+	struct firewalld *fw = firewalld_connect();
+	struct firewalld_entries want;
 	char *err = NULL;
 	struct strbuf sb;
-	int r;
+	int r = 0;
+
+	firewalld_entries_from_model(m, &want);
+	if (fw)
+		r = firewalld_narrow(fw, &want, &err);
 
 	strbuf_init(&sb);
 	render_ruleset(m, NULL, &sb);
 	if (fault && !strcmp(fault, "kernel-refuse"))
 		strbuf_puts(&sb, fault_kernel_refuse);
+	if (r == 0)
+		r = ruleset_apply(sb.buf, &err);
+	strbuf_free(&sb);
 
-	r = ruleset_apply(sb.buf, &err);
+	if (r == 0 && fw) {
+		r = firewalld_sync(fw, &want, &err);
+		if (r < 0)
+			fprintf(stderr, "ringfence: the ruleset is in force, "
+			    "but firewalld still rejects forwarded traffic to "
+			    "new confined addresses\n");
+	}
 	if (r < 0)
 		fprintf(stderr, "ringfence: %s\n", err);
 	free(err);
-	strbuf_free(&sb);
+	firewalld_entries_free(&want);
+	firewalld_close(fw);
 	return r;
 }
 
@@ -186,11 +222,22 @@ cmd_apply(const struct cli *cli)
 static int
 cmd_flush(const struct cli *cli)
 {
+	struct firewalld *fw;
 	char *err = NULL;
 	struct strbuf sb;
 	int r, status = EXIT_OK;
 
 	(void)cli;
+	/* firewalld first: it must not accept for addresses nobody filters. */
+	fw = firewalld_connect();
+	if (fw && firewalld_remove(fw, &err) < 0) {
+		fprintf(stderr, "ringfence: %s\n", err);
+		free(err);
+		err = NULL;
+		status = EXIT_RUNTIME;
+	}
+	firewalld_close(fw);
+
 	strbuf_init(&sb);
 	render_flush(&sb);
 	r = nft_load(sb.buf, &err);

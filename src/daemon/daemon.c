@@ -34,6 +34,7 @@
 #include "log.h"
 #include "model/model.h"
 #include "nft/apply.h"
+#include "firewalld/firewalld.h"
 #include "nft/dockeruser.h"
 #include "nft/monitor.h"
 #include "nft/render.h"
@@ -52,6 +53,10 @@ struct daemon {
 
 	struct docker_events		*events;
 	struct nft_monitor		*monitor;
+	struct firewalld		*fw;	/* NULL: no system bus */
+	struct firewalld_entries	 fw_want;	/* confined addrs */
+	int				 recheck_fd;	/* after firewalld */
+	int				 recheck_stage;
 	int				 event_fd;
 	int				 signal_fd;
 	int				 timer_fd;
@@ -250,6 +255,51 @@ load_text(struct daemon *d, const char *text)
 	return 0;
 }
 
+/* ---- firewalld ---- */
+
+/*
+ * firewalld must accept forwarded traffic to the confined addresses in
+ * force and to nothing else.  Its ipsets are narrowed before a load and
+ * widened after it succeeded; fw_want is what the kernel enforces.
+ * XXX: when firewalld fails the narrowing, the load still goes ahead
+ * (the table is what confines; the error is logged and the backstop
+ * retries): refusing to load would stop following Docker altogether.
+ */
+static void
+firewalld_narrow_now(struct daemon *d, const struct firewalld_entries *want)
+{
+	char *err = NULL;
+
+	if (d->fw && firewalld_narrow(d->fw, want, &err) < 0) {
+		log_error("%s", err);
+		free(err);
+	}
+}
+
+static void
+firewalld_sync_now(struct daemon *d)
+{
+	char *err = NULL;
+
+	if (d->fw && firewalld_sync(d->fw, &d->fw_want, &err) < 0) {
+		log_error("%s", err);
+		free(err);
+	}
+}
+
+static void
+firewalld_connect(struct daemon *d)
+{
+	int r;
+
+	if (d->fw)
+		return;
+	r = firewalld_open(&d->fw);
+	if (r < 0)
+		log_debug("no system bus (%s); firewalld is not followed "
+		    "until there is one", strerror(-r));
+}
+
 /*
  * Bring the kernel in line with policy and containers.  force loads the
  * ruleset even if its text did not change (after an external change).
@@ -258,6 +308,7 @@ static int
 reconcile(struct daemon *d, bool force, const char *why)
 {
 	struct docker_inventory inv = { 0 };
+	struct firewalld_entries want;
 	struct binding b;
 	struct rf_diags diags;
 	struct strbuf sb;
@@ -289,6 +340,9 @@ reconcile(struct daemon *d, bool force, const char *why)
 	}
 	diags_free(&diags);
 
+	firewalld_entries_from_model(&d->model, &want);
+	firewalld_narrow_now(d, &want);
+
 	strbuf_init(&sb);
 	render_ruleset(&d->model, &b.guard, &sb);
 	if (force || !d->applied || strcmp(sb.buf, d->applied)) {
@@ -302,6 +356,13 @@ reconcile(struct daemon *d, bool force, const char *why)
 		}
 	}
 	strbuf_free(&sb);
+	if (r == 0) {
+		firewalld_entries_free(&d->fw_want);
+		d->fw_want = want;
+		firewalld_sync_now(d);
+	} else {
+		firewalld_entries_free(&want);
+	}
 
 	log_binding_changes(d, &d->binding, &b);
 	binding_free(&d->binding);
@@ -353,6 +414,8 @@ backstop(struct daemon *d)
 {
 	if (!d->monitor)
 		monitor_resume(d);
+	firewalld_connect(d);
+	firewalld_sync_now(d);
 	if (!d->docker_ok)
 		reconcile(d, false, "retrying Docker");
 	if (d->applied && ruleset_present() == 0)
@@ -525,6 +588,10 @@ status_json(const struct daemon *d)
 	    json_real(d->last_reconcile_ms));
 	json_object_set_new(dm, "restores", json_integer(d->restores));
 	json_object_set_new(dm, "reloads", json_integer(d->reloads));
+	json_object_set_new(dm, "firewalld", json_string(!d->fw ?
+	    "no system bus" : !firewalld_running(d->fw) ? "not running" :
+	    firewalld_in_place(d->fw) ? "running; policy " FIREWALLD_POLICY
+	    " in place" : "running; policy " FIREWALLD_POLICY " not in place"));
 	json_object_set_new(doc, "daemon", dm);
 
 	blocks = json_array();
@@ -602,8 +669,10 @@ setup(struct daemon *d)
 	    TFD_NONBLOCK);
 	d->settle_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC |
 	    TFD_NONBLOCK);
+	d->recheck_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC |
+	    TFD_NONBLOCK);
 	if (d->signal_fd < 0 || d->event_fd < 0 || d->timer_fd < 0 ||
-	    d->settle_fd < 0 ||
+	    d->settle_fd < 0 || d->recheck_fd < 0 ||
 	    timerfd_settime(d->timer_fd, 0, &its, NULL) < 0) {
 		log_error("cannot set up event sources: %s", strerror(errno));
 		return -errno;
@@ -620,6 +689,7 @@ setup(struct daemon *d)
 		    d->opts->control_socket, strerror(-d->control_fd));
 		return d->control_fd;
 	}
+	firewalld_connect(d);
 	r = docker_events_start(d->opts->docker_socket, d->event_fd,
 	    &d->events);
 	if (r < 0) {
@@ -662,6 +732,56 @@ settle(struct daemon *d, int stage)
 	timerfd_settime(d->settle_fd, 0, &its, NULL);
 }
 
+/*
+ * firewalld deletes DOCKER-USER on every start, reload and stop, and
+ * Docker creates it again when it hears of it, some time later.  The
+ * nftables notifications tell when that happens with iptables-nft; with
+ * legacy iptables nothing does, so the rule is checked a few more times.
+ */
+static void
+recheck(struct daemon *d, int stage)
+{
+	static const long delays_ms[] = { 100, 300, 600, 1000, 2000, 5000 };
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+
+	d->recheck_stage = stage;
+	if (stage >= 1 && stage <= (int)ARRAY_SIZE(delays_ms)) {
+		long ms = delays_ms[stage - 1];
+
+		its.it_value.tv_sec = ms / 1000;
+		its.it_value.tv_nsec = (ms % 1000) * 1000000;
+	} else {
+		d->recheck_stage = 0;
+	}
+	timerfd_settime(d->recheck_fd, 0, &its, NULL);
+}
+
+/* Read firewalld's signals, including those queued during calls. */
+static void
+follow_firewalld(struct daemon *d)
+{
+	unsigned flags = 0;
+
+	if (!d->fw)
+		return;
+	if (firewalld_dispatch(d->fw, &flags) < 0) {
+		log_warn("lost the system bus; trying again in %d s",
+		    BACKSTOP_SECONDS);
+		firewalld_close(d->fw);
+		d->fw = NULL;
+		return;
+	}
+	if (!flags)
+		return;
+	/* Either way it has just deleted DOCKER-USER. */
+	log_info("firewalld %s: checking ringfence's part in it and the "
+	    "DOCKER-USER rule", flags & FIREWALLD_RELOADED ?
+	    "reloaded or started" : "stopped");
+	firewalld_sync_now(d);
+	check_kernel(d, 0);
+	recheck(d, 1);
+}
+
 /* Returns false when the daemon should stop. */
 static bool
 handle_signal(struct daemon *d)
@@ -685,20 +805,25 @@ handle_signal(struct daemon *d)
 static void
 run_loop(struct daemon *d)
 {
-	struct pollfd pfd[6] = {
+	struct pollfd pfd[8] = {
 		{ .fd = d->signal_fd, .events = POLLIN },
 		{ .fd = d->event_fd, .events = POLLIN },
 		{ .fd = -1, .events = POLLIN },
 		{ .fd = d->control_fd, .events = POLLIN },
 		{ .fd = d->timer_fd, .events = POLLIN },
 		{ .fd = d->settle_fd, .events = POLLIN },
+		{ .fd = -1, .events = POLLIN },
+		{ .fd = d->recheck_fd, .events = POLLIN },
 	};
 	unsigned flags;
 
 	for (;;) {
+		follow_firewalld(d);
 		/* Each load reopens the monitor socket. */
 		pfd[2].fd = d->monitor ? monitor_fd(d->monitor) : -1;
-		if (poll(pfd, 6, -1) < 0) {
+		pfd[6].fd = d->fw ? firewalld_fd(d->fw) : -1;
+		pfd[6].events = d->fw ? firewalld_events(d->fw) : POLLIN;
+		if (poll(pfd, ARRAY_SIZE(pfd), -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
@@ -728,6 +853,12 @@ run_loop(struct daemon *d)
 			drain(d->timer_fd);
 			backstop(d);
 		}
+		if (pfd[7].revents) {
+			drain(d->recheck_fd);
+			firewalld_sync_now(d);
+			check_kernel(d, 0);
+			recheck(d, d->recheck_stage + 1);
+		}
 	}
 }
 
@@ -754,6 +885,10 @@ teardown(struct daemon *d)
 		close(d->timer_fd);
 	if (d->settle_fd >= 0)
 		close(d->settle_fd);
+	if (d->recheck_fd >= 0)
+		close(d->recheck_fd);
+	firewalld_close(d->fw);
+	firewalld_entries_free(&d->fw_want);
 }
 
 int
@@ -762,6 +897,7 @@ daemon_run(const struct daemon_options *opts)
 	struct daemon d = {
 		.opts = opts, .signal_fd = -1, .event_fd = -1,
 		.timer_fd = -1, .settle_fd = -1, .control_fd = -1,
+		.recheck_fd = -1,
 	};
 	struct rf_diags diags;
 	int status = 0;

@@ -246,6 +246,38 @@ rangeset_contains(const struct rf_rangeset *s, rf_u128 addr)
 	return false;
 }
 
+/* Both normalised: walk them side by side. */
+void
+rangeset_intersect(const struct rf_rangeset *a, const struct rf_rangeset *b,
+	struct rf_rangeset *ret)
+{
+	size_t i = 0, j = 0;
+
+	while (i < a->n && j < b->n) {
+		rf_u128 lo = a->r[i].lo > b->r[j].lo ? a->r[i].lo : b->r[j].lo;
+		rf_u128 hi = a->r[i].hi < b->r[j].hi ? a->r[i].hi : b->r[j].hi;
+
+		if (lo <= hi) {
+			struct rf_range *r = vec_push(&ret->r, &ret->n,
+			    &ret->cap, sizeof(*r));
+
+			r->lo = lo;
+			r->hi = hi;
+		}
+		if (a->r[i].hi < b->r[j].hi)
+			i++;
+		else
+			j++;
+	}
+}
+
+bool
+rangeset_equal(const struct rf_rangeset *a, const struct rf_rangeset *b)
+{
+	return a->n == b->n &&
+	    (a->n == 0 || memcmp(a->r, b->r, a->n * sizeof(*a->r)) == 0);
+}
+
 void
 rangeset_free(struct rf_rangeset *s)
 {

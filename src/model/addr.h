@@ -34,7 +34,7 @@ struct rf_rangeset {
 
 /*
  * Parse "ADDR" or "ADDR/LEN".  On failure returns -EINVAL and sets *ret_err
- * to a message (static or allocated into *ret_err_owned) and *ret_off to the
+ * to an allocated message and *ret_off to the
  * byte offset in text where the problem starts.
  */
 int addr_parse_prefix(const char *text, size_t len, struct rf_prefix *ret,
@@ -52,6 +52,10 @@ void rangeset_add_set(struct rf_rangeset *s, const struct rf_rangeset *from);
 /* Sort, then merge overlapping and adjacent ranges. */
 void rangeset_normalize(struct rf_rangeset *s);
 bool rangeset_contains(const struct rf_rangeset *s, rf_u128 addr);
+/* ret (empty) = the addresses in both a and b, normalised. */
+void rangeset_intersect(const struct rf_rangeset *a,
+	const struct rf_rangeset *b, struct rf_rangeset *ret);
+bool rangeset_equal(const struct rf_rangeset *a, const struct rf_rangeset *b);
 void rangeset_free(struct rf_rangeset *s);
 
 /*

@@ -27,6 +27,9 @@ RFT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${RINGFENCE:=$RFT_ROOT/build/ringfence}"
 : "${NETPROBE:=$RFT_ROOT/build/netprobe}"
 : "${RFT_WAIT:=700}"
+# ringfence configures firewalld when one answers on the system bus: it
+# must never reach the machine's own from here.
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/ringfence-no-bus
 RFT_WAIT_ANSWER=2000		# ms for probes expected to get an answer
 RFT_HOST=rfth
 RFT_BRIDGE=rfbr0
