@@ -1,7 +1,7 @@
 /*
  * docker.h: what ringfence needs from the Docker Engine API.
  *
- * The client speaks HTTP over Docker's unix socket (libcurl) with a pinned
+ * The client speaks HTTP over Docker's unix socket (http.c) with a pinned
  * API version, and parses JSON with jansson.  Everything Docker says is
  * untrusted: names, labels and interface names are checked here, and only
  * values that passed are handed on.  Nothing from Docker is ever rendered

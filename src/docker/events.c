@@ -30,6 +30,15 @@
 /* A stream that stayed up this long starts the backoff over. */
 #define STABLE_MS	BACKOFF_MAX_MS
 
+/*
+ * The thread's stack.  jansson's parser recurses once per nesting level,
+ * up to 2048 levels (about 190 KiB, more under ASan); events nested
+ * deeper than EVENT_MAX_DEPTH never reach it, so this is a wide margin.
+ * Only the pages touched count as resident, but 8 MiB is glibc's default.
+ */
+#define EVENTS_STACK	(512u << 10)
+#define EVENT_MAX_DEPTH	32	/* Docker's events nest 3 levels */
+
 /* Filtered by Docker already; checked again in event_relevant(). */
 #define EVENTS_FILTER	"{\"type\":[\"container\",\"network\"]," \
 	"\"event\":[\"start\",\"die\",\"stop\",\"destroy\",\"rename\"," \
@@ -46,11 +55,9 @@ struct docker_events {
 
 	/* The rest belongs to the thread. */
 	int		 inotify_fd;	/* on the socket's directory */
-	CURL		*h;		/* this attempt */
-	bool		 up;		/* this attempt got a 200 */
-	long		 status;
 	struct strbuf	 line;		/* the event read so far */
 	bool		 discarding;	/* inside an over-long line */
+	struct docker_http http;	/* this attempt */
 };
 
 static void
@@ -72,6 +79,32 @@ in_list(const char *s, const char *const *list)
 	return false;
 }
 
+/* Whether JSON text nests arrays and objects deeper than max. */
+static bool
+nests_deeper(const char *s, size_t len, unsigned max)
+{
+	bool in_string = false;
+	unsigned depth = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (in_string) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				in_string = false;
+		} else if (s[i] == '"') {
+			in_string = true;
+		} else if (s[i] == '[' || s[i] == '{') {
+			if (++depth > max)
+				return true;
+		} else if ((s[i] == ']' || s[i] == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return false;
+}
+
 /*
  * Whether an event can change the inventory.  Container creation is not
  * enough (no addresses yet), nor are exec, health and the like.
@@ -89,6 +122,11 @@ event_relevant(const char *line, size_t len)
 	bool relevant = true;
 	json_t *root;
 
+	if (nests_deeper(line, len, EVENT_MAX_DEPTH)) {
+		log_debug("Docker sent an event nested deeper than %d levels; "
+		    "looking again", EVENT_MAX_DEPTH);
+		return true;
+	}
 	root = json_loadb(line, len, 0, NULL);
 	type = json_string_value(json_object_get(root, "Type"));
 	action = json_string_value(json_object_get(root, "Action"));
@@ -121,15 +159,12 @@ line_reset(struct docker_events *ev)
 }
 
 /* Split the stream into lines, one JSON object each. */
-static size_t
-events_write(char *data, size_t size, size_t n, void *arg)
+static void
+events_split(struct docker_events *ev, const char *data, size_t len)
 {
-	struct docker_events *ev = arg;
-	size_t len = size * n, seg;
 	const char *p = data, *end = data + len, *nl;
+	size_t seg;
 
-	if (!ev->up)
-		return 0;	/* the body of a refusal */
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		seg = (size_t)((nl ? nl : end) - p);
@@ -151,28 +186,15 @@ events_write(char *data, size_t size, size_t n, void *arg)
 		line_reset(ev);
 		p = nl + 1;
 	}
-	return len;
 }
 
-/* The empty line after the headers: the stream is up, or refused. */
-static size_t
-events_header(char *data, size_t size, size_t n, void *arg)
+/* The stream is up: whatever happened while we were away, look again. */
+static void
+events_up(struct docker_events *ev)
 {
-	struct docker_events *ev = arg;
-	size_t len = size * n;
-
-	if (!(len == 2 && !memcmp(data, "\r\n", 2)) &&
-	    !(len == 1 && data[0] == '\n'))
-		return len;
-	curl_easy_getinfo(ev->h, CURLINFO_RESPONSE_CODE, &ev->status);
-	if (ev->status == 200 && !ev->up) {
-		ev->up = true;
-		atomic_store(&ev->connected, true);
-		log_info("connected to Docker at %s", ev->socket_path);
-		/* Whatever happened while we were away, look again now. */
-		events_notify(ev);
-	}
-	return len;
+	atomic_store(&ev->connected, true);
+	log_info("connected to Docker at %s", ev->socket_path);
+	events_notify(ev);
 }
 
 /*
@@ -183,73 +205,40 @@ events_header(char *data, size_t size, size_t n, void *arg)
 static bool
 events_follow(struct docker_events *ev, char **ret_reason)
 {
-	char errbuf[CURL_ERROR_SIZE];
-	struct curl_waitfd wfd;
-	CURLcode code = CURLE_OK;
-	CURLM *m = NULL;
-	CURLMsg *msg;
-	CURL *h;
-	int running, left;
+	struct docker_http *h = &ev->http;
+	const char *data;
+	bool up = false;
+	size_t len;
+	int r;
 
 	*ret_reason = NULL;
-	ev->up = false;
-	ev->status = 0;
 	ev->discarding = false;
 	line_reset(ev);
-	if (docker_http_new(ev->socket_path, ev->path, errbuf, &h,
-	    ret_reason) < 0)
+	r = docker_http_open(h, ev->socket_path, ev->path, ev->wake[0],
+	    ret_reason);
+	if (r == 0 && h->status != 200) {
+		*ret_reason = xasprintf("Docker answered GET %s with HTTP %d",
+		    "/events", h->status);
+		docker_http_close(h);
 		return false;
-	ev->h = h;
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, events_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, ev);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, events_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, ev);
-
-	m = curl_multi_init();
-	if (!m || curl_multi_add_handle(m, h) != CURLM_OK) {
-		*ret_reason = xstrdup("cannot create a libcurl multi handle");
-		goto out;
 	}
-	for (;;) {
-		if (curl_multi_perform(m, &running) != CURLM_OK) {
-			*ret_reason = xstrdup("libcurl multi interface failed");
-			goto out;
-		}
-		if (!running || atomic_load(&ev->stop))
-			break;
-		wfd.fd = ev->wake[0];
-		wfd.events = CURL_WAIT_POLLIN;
-		wfd.revents = 0;
-		if (curl_multi_poll(m, &wfd, 1, 60000, NULL) != CURLM_OK) {
-			*ret_reason = xstrdup("libcurl multi poll failed");
-			goto out;
-		}
-		if (atomic_load(&ev->stop))
-			goto out;
-	}
-	if (atomic_load(&ev->stop))
+	if (r < 0)
 		goto out;
 
-	while ((msg = curl_multi_info_read(m, &left)))
-		if (msg->msg == CURLMSG_DONE)
-			code = msg->data.result;
-	if (ev->status != 0 && ev->status != 200)
-		*ret_reason = xasprintf("Docker answered GET %s with HTTP %ld",
-		    "/events", ev->status);
-	else if (code != CURLE_OK)
-		docker_http_error(h, code, errbuf, ev->socket_path, "/events",
-		    ret_reason);
-	else
+	events_up(ev);
+	up = true;
+	h->deadline = 0;	/* a stream may stay quiet for days */
+	while ((r = docker_http_read(h, &data, &len, ret_reason)) > 0)
+		events_split(ev, data, len);
+	if (r == 0)
 		*ret_reason = xstrdup("Docker closed it");
-
+	docker_http_close(h);
 out:
-	if (m) {
-		curl_multi_remove_handle(m, h);
-		curl_multi_cleanup(m);
+	if (r == -ECANCELED) {
+		free(*ret_reason);	/* stop was asked: nothing to say */
+		*ret_reason = NULL;
 	}
-	curl_easy_cleanup(h);
-	ev->h = NULL;
-	return ev->up;
+	return up;
 }
 
 /*
@@ -388,11 +377,34 @@ events_main(void *arg)
 	return NULL;
 }
 
+/* A query value percent-encoded: all but RFC 3986's unreserved bytes. */
+static char *
+url_escape(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct strbuf sb;
+	unsigned char c;
+
+	strbuf_init(&sb);
+	for (; (c = (unsigned char)*s) != '\0'; s++) {
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr("-._~", c)) {
+			strbuf_putc(&sb, (char)c);
+		} else {
+			strbuf_putc(&sb, '%');
+			strbuf_putc(&sb, hex[c >> 4]);
+			strbuf_putc(&sb, hex[c & 15]);
+		}
+	}
+	return sb.buf;
+}
+
 int
 docker_events_start(const char *socket_path, int notify_fd,
 	struct docker_events **ret)
 {
 	struct docker_events *ev;
+	pthread_attr_t attr;
 	sigset_t all, old;
 	char *filter;
 	int r;
@@ -401,14 +413,12 @@ docker_events_start(const char *socket_path, int notify_fd,
 		return -EBADF;
 	if (strlen(socket_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return -ENAMETOOLONG;
-	filter = curl_easy_escape(NULL, EVENTS_FILTER, 0);
-	if (!filter)
-		return -ENOMEM;
 
 	ev = xcalloc(1, sizeof(*ev));
 	ev->socket_path = xstrdup(socket_path);
+	filter = url_escape(EVENTS_FILTER);
 	ev->path = xasprintf("/events?filters=%s", filter);
-	curl_free(filter);
+	free(filter);
 	ev->notify_fd = notify_fd;
 	atomic_init(&ev->stop, false);
 	atomic_init(&ev->connected, false);
@@ -421,7 +431,10 @@ docker_events_start(const char *socket_path, int notify_fd,
 	/* Signals are the owner's business: the thread blocks them all. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = -pthread_create(&ev->thread, NULL, events_main, ev);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, EVENTS_STACK);
+	r = -pthread_create(&ev->thread, &attr, events_main, ev);
+	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r < 0) {
 		close(ev->wake[0]);

@@ -191,6 +191,54 @@ FIRST_EVENTS = [
 ]
 
 
+# Malformed answers to a listing, sent as they are: the client must refuse
+# each with the error run-fake.sh expects, and hold no more than its bounds.
+HEAD_CHUNKED = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n")
+RAW_LISTINGS = {
+    "no-answer": b"",
+    "head-cut": b"HTTP/1.1 200 OK\r\nContent-Type: appl",
+    "http2": b"HTTP/2 200\r\n\r\n",
+    "header-long": b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 9000 +
+    b"\r\nContent-Length: 2\r\n\r\n[]",
+    "headers-huge": b"HTTP/1.1 200 OK\r\n" +
+    b"".join(b"X-H%d: %s\r\n" % (i, b"b" * 4000) for i in range(20)) +
+    b"Content-Length: 2\r\n\r\n[]",
+    "folded": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n  folded\r\n"
+    b"\r\n[]",
+    "nul-header": b"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 2"
+    b"\r\n\r\n[]",
+    "bad-length": b"HTTP/1.1 200 OK\r\nContent-Length: -2\r\n\r\n[]",
+    "two-lengths": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+    b"Content-Length: 3\r\n\r\n[] ",
+    "te-gzip": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n"
+    b"\r\n",
+    "bad-chunk-size": HEAD_CHUNKED + b"zz\r\n[]\r\n0\r\n\r\n",
+    "chunk-overflow": HEAD_CHUNKED + b"1" + b"0" * 16 + b"\r\n[]\r\n",
+    "chunk-too-long": HEAD_CHUNKED + b"2\r\n[]]\r\n0\r\n\r\n",
+    "chunk-cut": HEAD_CHUNKED + b"10\r\n[{\"Id\"",
+    "chunk-no-last": HEAD_CHUNKED + b"2\r\n[]\r\n",
+    "chunk-line-long": HEAD_CHUNKED + b"2;" + b"x" * 10000 +
+    b"\r\n[]\r\n0\r\n\r\n",
+    "trailers-long": HEAD_CHUNKED + b"2\r\n[]\r\n0\r\n" +
+    b"".join(b"X-T%d: %s\r\n" % (i, b"y" * 1000) for i in range(70)) +
+    b"\r\n",
+}
+
+
+def chunked(body):
+    """body in uneven chunks, with what the grammar allows besides."""
+    out, i = [], 0
+    for n in (1, 7, 100, 4096):
+        part = body[i:i + n]
+        i += n
+        if part:
+            out.append(b"%X;ext=\"v\"\r\n%s\r\n" % (len(part), part))
+    if body[i:]:
+        out.append(b"%x \r\n%s\r\n" % (len(body[i:]), body[i:]))
+    return b"".join(out) + b"0\r\nX-Trailer: yes\r\n\r\n"
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-docker"
@@ -279,9 +327,47 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"garbage\r\n\r\n")
             self.close_connection = True
             return
+        elif scen in RAW_LISTINGS:
+            return self.raw(RAW_LISTINGS[scen])
+        elif scen in ("chunked", "interim", "eof-body"):
+            body = json.dumps((BASIC_CONTAINERS, BASIC_NETWORKS)[which])
+            return self.framed(scen, body.encode())
+        elif scen == "slow-body":
+            # Alive but never done: only the whole-listing bound ends it.
+            self.raw(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n",
+                     hang_up=False)
+            try:
+                for _ in range(60):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return
         else:
             return self.reply(404, b'{"message":"no such scenario"}')
         self.reply(200, json.dumps(data).encode())
+
+    def raw(self, data, hang_up=True):
+        """Send bytes as they are."""
+        try:
+            self.wfile.write(data)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = hang_up
+
+    def framed(self, scen, body):
+        """A good answer, framed other than by Content-Length alone."""
+        if scen == "chunked":
+            return self.raw(HEAD_CHUNKED + chunked(body))
+        if scen == "interim":
+            return self.raw(b"HTTP/1.1 100 Continue\r\n\r\n"
+                            b"HTTP/1.1 102 Processing\r\nX-A: b\r\n\r\n"
+                            b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n"
+                            b"\r\n%s" % (len(body), body))
+        # HTTP/1.0 style: the body ends where the connection does.
+        return self.raw(b"HTTP/1.0 200 OK\n\n" + body)
 
     def chunk(self, data):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
@@ -302,6 +388,12 @@ class Handler(BaseHTTPRequestHandler):
             n = self.server.connections
         if scen == "events-500":
             return self.reply(500, b'{"message":"no events today"}')
+        if scen == "events-silent":
+            return self.hold()
+        if scen == "events-head-huge":
+            return self.raw(RAW_LISTINGS["headers-huge"])
+        if scen in ("events-badchunk", "events-cut", "events-deep") and n > 1:
+            scen = "hold"
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
@@ -322,6 +414,16 @@ class Handler(BaseHTTPRequestHandler):
             if scen == "events-flap":
                 self.wfile.write(b"0\r\n\r\n")
                 return
+            if scen == "events-badchunk":
+                self.chunk(ev("container", "start") + b"\n")
+                self.wfile.write(b"zz\r\n")
+                return
+            if scen == "events-cut":
+                self.wfile.write(b"1000\r\n" + ev("container", "start"))
+                return
+            if scen == "events-deep":
+                self.chunk(b"[" * 100000 + b"\n")
+                self.chunk(b'{"a": [[[{"b": "[[[[["}]]], "Type": 1}\n')
             self.hold()
         except (BrokenPipeError, ConnectionResetError):
             pass

@@ -7,7 +7,7 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
  *	-D_GNU_SOURCE -Isrc -DRINGFENCE_VERSION='"fuzz"' \
  *	tests/docker/fuzz_inventory.c src/docker/api.c src/docker/http.c \
- *	src/model/addr.c src/util.c src/log.c -lcurl -ljansson \
+ *	src/model/addr.c src/util.c src/log.c -ljansson \
  *	-o build/fuzz-inventory
  *
  * and run build/fuzz-inventory on a corpus of real answers.

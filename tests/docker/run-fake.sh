@@ -64,22 +64,24 @@ sanitizer_clean() {
 	! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$1"
 }
 
-# list SCENARIO: compare with expected/SCENARIO.out and .err
+# list SCENARIO [NAME]: compare with expected/NAME.out and .err (NAME is
+# SCENARIO unless given; --update writes only a scenario's own files)
 golden_list() {
-	local scen=$1 out=$tmp/out err=$tmp/err
+	local scen=$1 name=${2:-$1} out=$tmp/out err=$tmp/err
 	server_start "$scen" || { bad "$b: list $scen: no server"; return; }
 	"$probe" list "$sock" >"$out" 2>"$tmp/err.raw"
 	server_stop
 	sed "s|$sock|SOCK|g" "$tmp/err.raw" >"$err"
-	if [ $update = 1 ] && [ "$b" = "${builds[0]}" ]; then
+	if [ $update = 1 ] && [ "$b" = "${builds[0]}" ] &&
+	    [ "$name" = "$scen" ]; then
 		cp "$out" "$here/expected/$scen.out"
 		cp "$err" "$here/expected/$scen.err"
 	fi
 	if ! sanitizer_clean "$err"; then
 		bad "$b: list $scen: sanitizer report" "$err"
-	elif ! diff -u "$here/expected/$scen.out" "$out" >"$tmp/diff"; then
+	elif ! diff -u "$here/expected/$name.out" "$out" >"$tmp/diff"; then
 		bad "$b: list $scen: output differs" "$tmp/diff"
-	elif ! diff -u "$here/expected/$scen.err" "$err" >"$tmp/diff"; then
+	elif ! diff -u "$here/expected/$name.err" "$err" >"$tmp/diff"; then
 		bad "$b: list $scen: log differs" "$tmp/diff"
 	else
 		ok "$b: list $scen"
@@ -149,6 +151,11 @@ for b in "${builds[@]}"; do
 	for scen in basic empty hostile; do
 		golden_list "$scen"
 	done
+	# The same answer in chunks (with extensions and a trailer), after
+	# two interim 1xx answers, and delimited by the end of the connection.
+	for scen in chunked interim eof-body; do
+		golden_list "$scen" basic
+	done
 
 	list_error - "error: ENOENT: cannot connect to Docker at SOCK: No such file or directory"
 	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$sock"
@@ -166,10 +173,37 @@ for b in "${builds[@]}"; do
 	list_error huge-length "error: EPROTO: Docker's answer to GET /containers/json is larger than 64 MiB"
 	list_error garbage "error: EPROTO: GET /containers/json from Docker at SOCK: *"
 	list_error no-such-scenario "error: EPROTO: Docker answered GET /containers/json with HTTP 404: no such scenario"
+	# Malformed HTTP: every framing rule broken once, every bound
+	# passed once.
+	g="error: EPROTO: GET /containers/json from Docker at SOCK:"
+	list_error no-answer "$g transfer closed in the middle of the status line"
+	list_error head-cut "$g transfer closed in the middle of a header line"
+	list_error http2 "$g not an HTTP/1.x answer"
+	list_error header-long "$g a header line is longer than 8192 bytes"
+	list_error headers-huge "$g headers longer than 65536 bytes"
+	list_error folded "$g malformed header line '  folded'"
+	list_error nul-header "$g a header line holds a NUL byte"
+	list_error bad-length "$g bad Content-Length '-2'"
+	list_error two-lengths "$g bad Content-Length '3'"
+	list_error te-gzip "$g unsupported Transfer-Encoding 'gzip, chunked'"
+	list_error bad-chunk-size "$g bad chunk size 'zz'"
+	list_error chunk-overflow "$g bad chunk size '10000000000000000'"
+	list_error chunk-too-long "$g a chunk is longer than its size line says"
+	list_error chunk-cut "$g transfer closed in the middle of a chunk"
+	list_error chunk-no-last "$g transfer closed in the middle of a chunk-size line"
+	list_error chunk-line-long "$g a chunk-size line is longer than 8192 bytes"
+	list_error trailers-long "$g trailers longer than 65536 bytes"
+
 	# shellcheck disable=SC2034 # read in check's expression
 	start=$SECONDS
-	list_error slow "error: ETIMEDOUT: GET /containers/json from Docker at SOCK: *"
+	list_error slow "error: ETIMEDOUT: GET /containers/json from Docker at SOCK: no complete answer within 10 s"
 	check "list slow: gave up after 10 s" \
+	    '[ $((SECONDS - start)) -le 12 ]'
+	# A byte every 0.5 s: the bound is on the whole listing, not on
+	# silence.
+	start=$SECONDS
+	list_error slow-body "error: ETIMEDOUT: GET /containers/json from Docker at SOCK: no complete answer within 10 s"
+	check "list slow-body: gave up after 10 s" \
 	    '[ $((SECONDS - start)) -le 12 ]'
 
 	# Events: start, net connect, junk, over-long, die and no-Type
@@ -216,6 +250,49 @@ for b in "${builds[@]}"; do
 	    '[ "$(log_count "warning: no Docker event stream: cannot connect to Docker at SOCK: No such file or directory; retrying in 100 ms")" = 1 ] && [ "$(log_count "warning:")" = 1 ]'
 	check "events, no socket: stop during backoff within 300 ms" \
 	    '[ "$stop_ms" -lt 300 ]'
+
+	# A broken stream is lost like a closed one, and followed again.
+	server_start events-badchunk
+	events 1
+	server_stop
+	check "events-badchunk: 4 notifications" \
+	    '[ "$nnotify" = 4 ]'
+	check "events-badchunk: lost, with the reason" \
+	    '[ "$(log_count "warning: lost Docker event stream: GET /events from Docker at SOCK: bad chunk size '"'zz'"'; retrying in 100 ms")" = 1 ]'
+	server_start events-cut
+	events 1
+	server_stop
+	check "events-cut: 3 notifications" \
+	    '[ "$nnotify" = 3 ]'
+	check "events-cut: lost, with the reason" \
+	    '[ "$(log_count "warning: lost Docker event stream: GET /events from Docker at SOCK: transfer closed in the middle of a chunk; retrying in 100 ms")" = 1 ]'
+
+	# 100,000 levels of nesting never reach the parser (the thread's
+	# stack is small); brackets inside a string do not count.
+	server_start events-deep
+	events 1
+	server_stop
+	check "events-deep: 3 notifications" \
+	    '[ "$nnotify" = 3 ]'
+	check "events-deep: refused before parsing, once" \
+	    '[ "$(log_count "debug: Docker sent an event nested deeper than 32 levels; looking again")" = 1 ] && [ "$(log_count "debug: Docker sent an event without Type and Action")" = 1 ]'
+
+	server_start events-head-huge
+	events 1
+	server_stop
+	check "events-head-huge: refused" \
+	    '[ "$nnotify" = 0 ] && [ "$(log_count "warning: no Docker event stream: GET /events from Docker at SOCK: headers longer than 65536 bytes; retrying in 100 ms")" = 1 ]'
+
+	# A server that accepts and never answers: stop still works at once,
+	# and the head is given 10 s.
+	server_start events-silent
+	events 1
+	check "events-silent: stop within 300 ms" \
+	    '[ "$nnotify" = 0 ] && [ "$stop_ms" -lt 300 ]'
+	events 10.6
+	server_stop
+	check "events-silent: gave up on the head after 10 s" \
+	    '[ "$nnotify" = 0 ] && [ "$(log_count "warning: no Docker event stream: GET /events from Docker at SOCK: no complete answer within 10 s; retrying in 100 ms")" = 1 ]'
 
 	server_start hold
 	events 1
