@@ -15,7 +15,7 @@ VERSION  := 0.1.0
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	-Isrc -DRINGFENCE_VERSION='"$(VERSION)"'
-LDLIBS   += -lnftables -lcurl -ljansson -lmnl -lsystemd -lpthread
+LDLIBS   += -lnftables -ljansson -lmnl -lsystemd -lpthread
 
 ifeq ($(SANITIZE),1)
 override CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -27,7 +27,8 @@ SRCS := $(sort $(wildcard src/*.c src/*/*.c))
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 DEPS := $(OBJS:.o=.d)
 
-all: $(BUILD)/ringfence $(BUILD)/netprobe $(BUILD)/docker-probe
+all: $(BUILD)/ringfence $(BUILD)/netprobe $(BUILD)/docker-probe \
+	$(BUILD)/delta-probe
 
 # Everything but main.c, for test programs that drive one module.
 LIBOBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
@@ -44,6 +45,9 @@ $(BUILD)/netprobe: tests/netprobe.c
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 $(BUILD)/docker-probe: tests/docker_probe.c $(LIBOBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/delta-probe: tests/delta_probe.c $(LIBOBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 test: all

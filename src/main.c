@@ -56,21 +56,6 @@ static const char usage_text[] =
 "The Docker socket is " DOCKER_DEFAULT_SOCKET ", or DOCKER_HOST=unix://PATH.\n"
 "The policy language is described in ringfence.conf(5).\n";
 
-/*
- * Test hook: with RINGFENCE_FAULT_INJECT=kernel-refuse, apply adds two
- * chains that jump to each other, reachable from the forward chain.  nft
- * accepts the text and the kernel refuses the whole transaction (ELOOP),
- * which is how the tests prove that a refused load leaves the previous
- * ruleset untouched.
- */
-static const char fault_kernel_refuse[] =
-	"table " RF_TABLE_FAMILY " " RF_TABLE_NAME " {\n"
-	"\tchain fault_a {\n\t}\n"
-	"\tchain fault_b {\n\t\tjump fault_a\n\t}\n"
-	"}\n"
-	"add rule " RF_TABLE_FAMILY " " RF_TABLE_NAME " fault_a jump fault_b\n"
-	"add rule " RF_TABLE_FAMILY " " RF_TABLE_NAME " forward jump fault_a\n";
-
 struct cli {
 	const char	*policy_path;
 	const char	*docker_socket;
@@ -177,7 +162,7 @@ apply_model(const struct rf_model *m)
 	strbuf_init(&sb);
 	render_ruleset(m, NULL, &sb);
 	if (fault && !strcmp(fault, "kernel-refuse"))
-		strbuf_puts(&sb, fault_kernel_refuse);
+		strbuf_puts(&sb, ruleset_fault_loop);
 	if (r == 0)
 		r = ruleset_apply(sb.buf, &err);
 	strbuf_free(&sb);

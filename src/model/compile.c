@@ -13,8 +13,10 @@
 #include "model/model.h"
 
 struct compiler {
-	struct rf_model	*m;
-	struct rf_diags	*diags;
+	struct rf_model		*m;
+	struct rf_diags		*diags;
+	struct rf_container	*old;	/* the previous compile, or NULL */
+	size_t			 nold;
 };
 
 /* A block confining a container by name (not a label block). */
@@ -54,6 +56,12 @@ expand_addr(struct compiler *cc, const struct pol_addr *a,
 			expand_addr(cc, a->def->value, set);
 		break;
 	case PADDR_LIST:
+		for (i = 0; i < a->nv4; i++) {
+			struct rf_prefix p = { .family = AF_INET,
+			    .len = a->v4[i].len, .addr = a->v4[i].addr };
+
+			rangeset_add_prefix(&set->v4, &p);
+		}
 		for (i = 0; i < a->nprefixes; i++)
 			rangeset_add_prefix(a->prefixes[i].family == AF_INET ?
 			    &set->v4 : &set->v6, &a->prefixes[i]);
@@ -73,6 +81,45 @@ expand_addr(struct compiler *cc, const struct pol_addr *a,
 			    &set->v4 : &set->v6, &ref->addrs[i]);
 		break;
 	}
+}
+
+/*
+ * Whether an address expression names no container: its addresses then
+ * depend on the policy alone, not on what Docker binds.
+ */
+static bool
+addr_static(const struct pol_addr *a)
+{
+	size_t i;
+
+	switch (a->kind) {
+	case PADDR_CONTAINER:
+		return false;
+	case PADDR_VAR:
+		return !a->def->value || addr_static(a->def->value);
+	case PADDR_LIST:
+		for (i = 0; i < a->nitems; i++)
+			if (!addr_static(a->items[i]))
+				return false;
+		return true;
+	default:
+		return true;
+	}
+}
+
+/*
+ * The peers of the same rule in the previous compile, when they cannot
+ * have changed: the daemon compiles again on every Docker event, and a
+ * list of 100,000 prefixes costs more to sort than the rest together.
+ */
+static struct rf_addrset *
+old_peers(struct compiler *cc, const struct rf_container *c, size_t rule,
+	const struct pol_rule *pr)
+{
+	if (!cc->old || c->index >= cc->nold ||
+	    rule >= cc->old[c->index].nrules || !addr_static(pr->peer))
+		return NULL;
+	return &cc->old[c->index].rules[rule].peers;
 }
 
 static int
@@ -115,21 +162,26 @@ compile_ports(struct rf_rule *rule, const struct pol_rule *pr)
 	rule->nports = out + 1;
 }
 
+/* was: the same rule's peers from the previous compile, taken over. */
 static void
 compile_rule(struct compiler *cc, struct rf_rule *rule,
-	const struct pol_rule *pr)
+	const struct pol_rule *pr, struct rf_addrset *was)
 {
 	rule->dir = pr->dir;
 	rule->loc = pr->loc;
 	rule->text = pr->text;
 	rule->log = pr->log;
 
-	if (pr->peer)
+	if (was) {
+		rule->peers = *was;
+		memset(was, 0, sizeof(*was));
+	} else if (pr->peer) {
 		expand_addr(cc, pr->peer, &rule->peers);
-	else
+		rangeset_normalize(&rule->peers.v4);
+		rangeset_normalize(&rule->peers.v6);
+	} else {
 		rule->peers.any = true;
-	rangeset_normalize(&rule->peers.v4);
-	rangeset_normalize(&rule->peers.v6);
+	}
 
 	if (pr->nports) {
 		rule->match = MATCH_PORTS;
@@ -209,7 +261,8 @@ compile_container(struct compiler *cc, struct rf_container *c,
 		if (!pr->is_deny) {
 			rule = &c->rules[c->nrules++];
 			rule->index = (unsigned)c->nrules;
-			compile_rule(cc, rule, pr);
+			compile_rule(cc, rule, pr, pr->peer ? old_peers(cc, c,
+			    c->nrules - 1, pr) : NULL);
 			continue;
 		}
 		if (deny_at[pr->dir]) {
@@ -367,12 +420,12 @@ container_addr(const struct rf_container *c, int family)
 }
 
 static void
-containers_free(struct rf_model *m)
+containers_free(struct rf_container *cs, size_t n)
 {
 	size_t i, j;
 
-	for (i = 0; i < m->ncontainers; i++) {
-		struct rf_container *c = &m->containers[i];
+	for (i = 0; i < n; i++) {
+		struct rf_container *c = &cs[i];
 
 		for (j = 0; j < c->nrules; j++) {
 			rangeset_free(&c->rules[j].peers.v4);
@@ -382,20 +435,17 @@ containers_free(struct rf_model *m)
 		free(c->rules);
 		free(c->addrs);
 	}
-	free(m->containers);
-	m->containers = NULL;
-	m->ncontainers = 0;
+	free(cs);
 }
 
 int
 model_compile(struct rf_model *m, const struct rf_bound *bound,
 	struct rf_diags *diags)
 {
-	struct compiler cc = { m, diags };
+	struct compiler cc = { m, diags, m->containers, m->ncontainers };
 	unsigned before = diags->nerrors;
 	size_t i;
 
-	containers_free(m);
 	m->containers = xcalloc(m->pol.ncontainers, sizeof(*m->containers));
 	m->ncontainers = m->pol.ncontainers;
 
@@ -414,6 +464,7 @@ model_compile(struct rf_model *m, const struct rf_bound *bound,
 	for (i = 0; i < m->ncontainers; i++)
 		compile_container(&cc, &m->containers[i], m->pol.containers[i]);
 	check_publish(&cc);
+	containers_free(cc.old, cc.nold);
 
 	diags_sort(diags);
 	return diags->nerrors > before ? -EINVAL : 0;
@@ -422,7 +473,7 @@ model_compile(struct rf_model *m, const struct rf_bound *bound,
 int
 model_load(const char *path, struct rf_model *ret, struct rf_diags *diags)
 {
-	struct compiler cc = { ret, diags };
+	struct compiler cc = { ret, diags, NULL, 0 };
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
@@ -438,7 +489,7 @@ model_load(const char *path, struct rf_model *ret, struct rf_diags *diags)
 void
 model_free(struct rf_model *m)
 {
-	containers_free(m);
+	containers_free(m->containers, m->ncontainers);
 	policy_free(&m->pol);
 	memset(m, 0, sizeof(*m));
 }

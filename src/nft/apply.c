@@ -19,6 +19,14 @@
 #include "nft/render.h"
 #include "util.h"
 
+const char ruleset_fault_loop[] =
+	"table " RF_TABLE_FAMILY " " RF_TABLE_NAME " {\n"
+	"\tchain fault_a {\n\t}\n"
+	"\tchain fault_b {\n\t\tjump fault_a\n\t}\n"
+	"}\n"
+	"add rule " RF_TABLE_FAMILY " " RF_TABLE_NAME " fault_a jump fault_b\n"
+	"add rule " RF_TABLE_FAMILY " " RF_TABLE_NAME " forward jump fault_a\n";
+
 int
 ruleset_apply(const char *text, char **ret_error)
 {
@@ -34,6 +42,25 @@ ruleset_apply(const char *text, char **ret_error)
 		dockeruser_undo(&du);
 		*ret_error = xasprintf("the kernel did not accept the ruleset; "
 		    "the previous one stays in force:\n%s", err);
+		free(err);
+	}
+	return r;
+}
+
+/*
+ * Checking the DOCKER-USER rule runs iptables and ip6tables: left to the
+ * full loads, the monitor and the backstop, it costs a delta nothing.
+ */
+int
+ruleset_update(const char *text, char **ret_error)
+{
+	char *err = NULL;
+	int r;
+
+	r = nft_load(text, &err);
+	if (r < 0) {
+		*ret_error = xasprintf("the kernel did not accept the update; "
+		    "the previous ruleset stays in force:\n%s", err);
 		free(err);
 	}
 	return r;

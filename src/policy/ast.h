@@ -34,6 +34,12 @@ enum pol_addr_kind {
 
 struct pol_define;
 
+/* An IPv4 prefix in a list, in 8 bytes instead of 32. */
+struct pol_v4 {
+	uint32_t	addr;
+	uint8_t		len;
+};
+
 struct pol_addr {
 	enum pol_addr_kind	 kind;
 	struct rf_loc		 loc;
@@ -48,6 +54,10 @@ struct pol_addr {
 						 * 100,000 of them */
 	size_t			 nprefixes;
 	size_t			 capprefixes;
+	struct pol_v4		*v4;		/* IPv4 ones, compact: a
+						 * fourth of the room */
+	size_t			 nv4;
+	size_t			 capv4;
 };
 
 /* One port or port range of one protocol. */

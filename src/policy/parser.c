@@ -44,6 +44,8 @@ static void parse_file(struct parser *ps);
  * While a rule is read, its tokens are also written to ps->record, one
  * space apart, so the rule's text is one line however it was laid out.
  */
+#define RULE_TEXT_MAX	200	/* then " ..." */
+
 static void
 record_token(struct parser *ps)
 {
@@ -52,6 +54,12 @@ record_token(struct parser *ps)
 
 	if (t->kind == TOK_NEWLINE || t->kind == TOK_EOF || t->kind == TOK_BAD)
 		return;
+	/* Shown by status; a rule of 100,000 prefixes would be 1.5 MB. */
+	if (sb->len >= RULE_TEXT_MAX) {
+		if (sb->buf[sb->len - 1] != '.')
+			strbuf_puts(sb, " ...");
+		return;
+	}
 	if (sb->len && t->kind != TOK_COMMA)
 		strbuf_putc(sb, ' ');
 	strbuf_add(sb, t->text, t->len);
@@ -444,6 +452,7 @@ addr_free(struct pol_addr *a)
 		addr_free(a->items[i]);
 	free(a->items);
 	free(a->prefixes);
+	free(a->v4);
 	free(a->name);
 	free(a);
 }
@@ -525,6 +534,15 @@ addr_item_cb(struct parser *ps, void *arg)
 	item = parse_addr_item(ps);
 	if (!item)
 		return false;
+	if (item->kind == PADDR_PREFIX && item->prefix.family == AF_INET) {
+		struct pol_v4 *v = vec_push(&list->v4, &list->nv4,
+		    &list->capv4, sizeof(*v));
+
+		v->addr = (uint32_t)item->prefix.addr;
+		v->len = (uint8_t)item->prefix.len;
+		free(item);
+		return true;
+	}
 	if (item->kind == PADDR_PREFIX) {
 		struct rf_prefix *p = vec_push(&list->prefixes,
 		    &list->nprefixes, &list->capprefixes, sizeof(*p));
@@ -552,6 +570,10 @@ parse_addrs(struct parser *ps)
 			return NULL;
 		}
 		/* Lists live as long as the policy: give back the room. */
+		if (a->nv4) {
+			a->v4 = xrealloc(a->v4, a->nv4 * sizeof(*a->v4));
+			a->capv4 = a->nv4;
+		}
 		if (a->nprefixes) {
 			a->prefixes = xrealloc(a->prefixes, a->nprefixes *
 			    sizeof(*a->prefixes));
