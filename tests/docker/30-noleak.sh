@@ -14,26 +14,8 @@ DEADLINE_S=${RFD_NOLEAK_SECONDS:-200}
 rfd_up
 
 # an input counter for the loop's port, in x's and b's own namespaces
-counter_up() {
-	in_ns "$1" nft -f - <<NFT
-table inet rfdcount {
-	counter hits {}
-	chain pre {
-		type filter hook prerouting priority -300; policy accept;
-		meta l4proto { tcp, udp } th dport $PORT counter name hits
-	}
-}
-NFT
-}
-counter() {
-	in_ns "$1" nft list counter inet rfdcount hits 2>/dev/null |
-	    awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
-}
-counter_reset() {
-	in_ns "$1" nft reset counter inet rfdcount hits >/dev/null
-}
-counter_up x || rfd_die "cannot set up the counter in rftd-x"
-counter_up b || rfd_die "cannot set up the counter in rftd-b"
+counter_up x "$PORT" || rfd_die "cannot set up the counter in rftd-x"
+counter_up b "$PORT" || rfd_die "cannot set up the counter in rftd-b"
 
 LOOP="while :; do
 /bin/netprobe connect -u -w 20 $X $PORT

@@ -16,19 +16,7 @@
 PORT=5999
 rfd_up
 
-in_ns x nft -f - <<NFT || rfd_die "cannot set up the counter in rftd-x"
-table inet rfdcount {
-	counter hits {}
-	chain pre {
-		type filter hook prerouting priority -300; policy accept;
-		meta l4proto { tcp, udp } th dport $PORT counter name hits
-	}
-}
-NFT
-x_count() {
-	in_ns x nft list counter inet rfdcount hits 2>/dev/null |
-	    awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
-}
+counter_up x "$PORT" || rfd_die "cannot set up the counter in rftd-x"
 
 P=$( {
 	scenario_policy cybex
@@ -58,7 +46,7 @@ if ms=$(poll_probe looper tcp "$X" 5000 refused 3000); then
 else
 	rfd_fail "looper confined" "looper -> x: $ms"
 fi
-in_ns x nft reset counter inet rfdcount hits >/dev/null
+counter_reset x
 
 # addresses WHEN: where the containers are, for the record
 addresses() {
@@ -123,7 +111,7 @@ dk start other >/dev/null
 ctr_ready other || rfd_die "container other did not start again"
 expect_log "the daemon logs Docker's return" 'docker' 5
 scenario_checks cybex other
-N1=$(x_count)
+N1=$(counter x)
 expect_eq "x counted nothing from looper across the restart" "$N1" 0
 
 # ---- 2. with --live-restore ----
@@ -133,7 +121,7 @@ dk start other >/dev/null
 running_again cybex other looper
 whole "switch to --live-restore"
 addresses "after the restart with --live-restore"
-N2=$(x_count)
+N2=$(counter x)
 expect_eq "x counted nothing more from looper across the second restart" \
     "$((N2 - N1))" 0
 CY=$(ctr_ip cybex) CY6=$(ctr_ip6 cybex)
@@ -176,6 +164,6 @@ expect_eq "every round: cybex -> x rejected, v6 x -> cybex dropped, a -> cybex a
 [ "$rounds" -ge 5 ] || rfd_fail "enough probe rounds" "only $rounds"
 whole "live restore"
 expect_eq "x counted nothing more from looper across the live restore" \
-    "$(( $(x_count) - N2 ))" 0
+    "$(( $(counter x) - N2 ))" 0
 expect_alive "the daemon still runs"
 rfd_done

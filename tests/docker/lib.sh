@@ -223,18 +223,8 @@ docker_start() {
 # docker_stop: stop the test dockerd (SIGTERM, then SIGKILL after 20 s) and
 # wait for it. Containers stop with it unless it runs with --live-restore.
 docker_stop() {
-	local i
 	[ -n "$RFD_DOCKERD_PID" ] || return 0
-	kill -TERM "$RFD_DOCKERD_PID" 2>/dev/null
-	for i in $(seq 1 200); do
-		kill -0 "$RFD_DOCKERD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$RFD_DOCKERD_PID" 2>/dev/null; then
-		diag "dockerd ignored SIGTERM for 20 s; killing it"
-		kill -KILL "$RFD_DOCKERD_PID" 2>/dev/null
-	fi
-	wait "$RFD_DOCKERD_PID" 2>/dev/null
+	stop_pid "$RFD_DOCKERD_PID" 20 dockerd
 	RFD_DOCKERD_PID=
 	# a killed dockerd leaves its socket behind
 	rm -f "$RFD_SOCK"
@@ -535,18 +525,7 @@ rf_daemon_start() {
 
 # rf_daemon_stop: SIGTERM, bounded wait, SIGKILL
 rf_daemon_stop() {
-	local i
-	[ -n "$RFD_RF_PID" ] || return 0
-	kill -TERM "$RFD_RF_PID" 2>/dev/null
-	for i in $(seq 1 50); do
-		kill -0 "$RFD_RF_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$RFD_RF_PID" 2>/dev/null; then
-		diag "ringfence daemon ignored SIGTERM for 5 s; killing it"
-		kill -KILL "$RFD_RF_PID" 2>/dev/null
-	fi
-	wait "$RFD_RF_PID" 2>/dev/null
+	stop_pid "$RFD_RF_PID" 5 "ringfence daemon"
 	RFD_RF_PID=
 }
 
@@ -556,6 +535,49 @@ rf_daemon_alive() {
 
 rf_signal() {
 	kill "-$1" "$RFD_RF_PID"
+}
+
+# stop_pid PID SECONDS WHAT: SIGTERM, a bounded wait, then SIGKILL, for
+# a process this test started (reaped when it is this shell's child)
+stop_pid() {
+	local i
+	[ -n "$1" ] || return 0
+	kill -TERM "$1" 2>/dev/null
+	for i in $(seq 1 $(($2 * 20))); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		diag "$3 ignored SIGTERM for $2 s; killing it"
+		kill -KILL "$1" 2>/dev/null
+	fi
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+# ---- packet counters in the outside hosts ----
+
+# counter_up ROLE PORT: count TCP and UDP arriving for PORT in ROLE's
+# namespace, before anything there could answer or drop it
+counter_up() {
+	in_ns "$1" nft -f - <<NFT
+table inet rfdcount {
+	counter hits {}
+	chain pre {
+		type filter hook prerouting priority -300; policy accept;
+		meta l4proto { tcp, udp } th dport $2 counter name hits
+	}
+}
+NFT
+}
+
+counter() {
+	in_ns "$1" nft list counter inet rfdcount hits 2>/dev/null | awk '
+	    /packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
+}
+
+counter_reset() {
+	in_ns "$1" nft reset counter inet rfdcount hits >/dev/null
 }
 
 # rf_status [ARGS...]: ringfence status through the test control socket

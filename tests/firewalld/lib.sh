@@ -97,14 +97,7 @@ EOF
 }
 
 rff_bus_stop() {
-	local i
-	[ -n "$RFF_BUS_PID" ] || return 0
-	kill -TERM "$RFF_BUS_PID" 2>/dev/null
-	for i in $(seq 1 50); do
-		kill -0 "$RFF_BUS_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -KILL "$RFF_BUS_PID" 2>/dev/null
+	stop_pid "$RFF_BUS_PID" 3 dbus-daemon
 	RFF_BUS_PID=
 }
 
@@ -167,18 +160,7 @@ fw_start() {
 
 # fw_stop: SIGTERM (firewalld removes its rules), bounded wait, SIGKILL
 fw_stop() {
-	local i
-	[ -n "$RFF_PID" ] || return 0
-	kill -TERM "$RFF_PID" 2>/dev/null
-	for i in $(seq 1 300); do
-		kill -0 "$RFF_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	if kill -0 "$RFF_PID" 2>/dev/null; then
-		diag "firewalld ignored SIGTERM for 15 s; killing it"
-		kill -KILL "$RFF_PID" 2>/dev/null
-	fi
-	wait "$RFF_PID" 2>/dev/null
+	stop_pid "$RFF_PID" 15 firewalld
 	RFF_PID=
 }
 
@@ -249,31 +231,6 @@ rff_evidence() {
 	fi
 	diag "last lines of firewalld's log:"
 	grep . "$RFF_LOG" | tail -n 8 | sed 's/^/#   /'
-}
-
-# ---- packet counters in the outside hosts ----
-
-# counter_up ROLE PORT: count TCP and UDP arriving for PORT in ROLE's
-# namespace, before anything there could answer or drop it
-counter_up() {
-	in_ns "$1" nft -f - <<NFT
-table inet rffcount {
-	counter hits {}
-	chain pre {
-		type filter hook prerouting priority -300; policy accept;
-		meta l4proto { tcp, udp } th dport $2 counter name hits
-	}
-}
-NFT
-}
-
-counter() {
-	in_ns "$1" nft list counter inet rffcount hits 2>/dev/null | awk '
-	    /packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
-}
-
-counter_reset() {
-	in_ns "$1" nft reset counter inet rffcount hits >/dev/null
 }
 
 # ---- time ----
