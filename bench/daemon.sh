@@ -28,7 +28,7 @@
 #
 # Skips with a message when `ringfence daemon` or Docker is missing.
 # Environment: BENCH_REACT_EVENTS (default 100), BENCH_REACT_PREFIXES
-# (1000), BENCH_REACT_BIG (1: also BENCH_REACT_BIG_EVENTS=10 events under
+# (1000), BENCH_REACT_BIG (1: also BENCH_REACT_BIG_EVENTS=100 events under
 # a BENCH_FP_PREFIXES policy), BENCH_FP_CONTAINERS (100),
 # BENCH_FP_PREFIXES (100000), BENCH_FP_IDLE (60).
 # Writes reaction-raw.csv, reaction.md, footprint.md in $BENCH_OUT, and
@@ -39,7 +39,7 @@ set -u
 : "${BENCH_REACT_EVENTS:=100}"
 : "${BENCH_REACT_PREFIXES:=1000}"
 : "${BENCH_REACT_BIG:=1}"
-: "${BENCH_REACT_BIG_EVENTS:=10}"
+: "${BENCH_REACT_BIG_EVENTS:=100}"
 : "${BENCH_FP_CONTAINERS:=100}"
 : "${BENCH_FP_PREFIXES:=100000}"
 : "${BENCH_FP_IDLE:=60}"
