@@ -17,8 +17,11 @@
 # connections (connrate: connect, server closes, client closes).
 #
 # Environment (set by bench/run): BENCH_SIZES, BENCH_REPS, BENCH_SECS,
-# BENCH_REPS_SLOW (repetitions for linear rules at 100,000 and more).
-# Writes $BENCH_OUT/datapath-raw.csv: setup,size,metric,rep,value.
+# BENCH_REPS_SLOW (repetitions for linear rules at 100,000 and more),
+# BENCH_PAIRS (8).
+# Writes $BENCH_OUT/datapath-raw.csv: setup,size,metric,rep,value, and
+# datapath-paired.csv (the same columns) for BENCH_PAIRS paired runs of no
+# firewall and ringfence at the largest size.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -26,9 +29,11 @@ set -u
 : "${BENCH_REPS:=5}"
 : "${BENCH_SECS:=3}"
 : "${BENCH_REPS_SLOW:=3}"
+: "${BENCH_PAIRS:=8}"
 CONNRATE=$BENCH_BIN/connrate
 PY=/usr/bin/python3
 RAW=$BENCH_OUT/datapath-raw.csv
+PAIRED=$BENCH_OUT/datapath-paired.csv
 IPERF_PORT=5201
 CONN_PORT=8080
 # A second outside address, never allowed: proves a setup enforces.
@@ -161,6 +166,39 @@ run_setup() {
 	setup_unload "$setup"
 }
 
+# measure_all SETUP N REP: one run of the three measurements, into PAIRED
+measure_all() {
+	printf '%s,%s,tcp_mbps,%s,%s\n' "$1" "$2" "$3" "$(measure_tcp)" \
+	    >>"$PAIRED"
+	printf '%s,%s,udp_pps,%s,%s\n' "$1" "$2" "$3" "$(measure_udp)" \
+	    >>"$PAIRED"
+	printf '%s,%s,conn_per_s,%s,%s\n' "$1" "$2" "$3" "$(measure_conn)" \
+	    >>"$PAIRED"
+}
+
+# paired N PAIRS: no firewall and ringfence at N, one run each in turn,
+# the order swapped every pair.  A pair is a few seconds apart, so the
+# drift of a shared, stolen-from CPU (which moves (a) by 10-30% over a
+# run) cancels out of each pair's ratio.
+paired() {
+	local n=$1 pairs=$2 rep
+	say "datapath: paired runs, no firewall and ringfence at $n, $pairs pairs"
+	echo 'setup,size,metric,rep,value' >"$PAIRED"
+	for rep in $(seq 1 "$pairs"); do
+		if [ $((rep % 2)) = 1 ]; then
+			measure_all none 0 "$rep"
+		fi
+		setup_load ringfence "$n" >/dev/null ||
+		    die "ringfence: loading $n failed"
+		check_enforced ringfence
+		measure_all ringfence "$n" "$rep"
+		setup_unload ringfence
+		if [ $((rep % 2)) = 0 ]; then
+			measure_all none 0 "$rep"
+		fi
+	done
+}
+
 datapath_exit() {
 	local rc=$?
 	topo_down
@@ -195,6 +233,7 @@ main() {
 		run_setup ringfence "$n" "$BENCH_REPS"
 	done
 	[ "$second" -gt 0 ] && run_setup none 0 "$second" $((first + 1))
+	[ "$BENCH_PAIRS" -gt 0 ] && paired "${BENCH_SIZES##* }" "$BENCH_PAIRS"
 	return 0
 }
 

@@ -194,6 +194,27 @@ breakdown_table() {
 	done
 }
 
+# paired_table: per pair, ringfence / no firewall; the median, min-max
+paired_table() {
+	local metric label line
+	echo '| metric | pairs | ringfence / no firewall, median (min-max) |'
+	echo '|---|--:|--:|'
+	for metric in tcp_mbps udp_pps conn_per_s; do
+		case $metric in
+		tcp_mbps) label='TCP Mbit/s' ;;
+		udp_pps) label='UDP 64 B, received pps' ;;
+		conn_per_s) label='new TCP conns/s' ;;
+		esac
+		line=$(awk -F, -v m="$metric" '
+		    NR > 1 && $3 == m { v[$4, $1] = $5; r[$4] = 1 }
+		    END { for (k in r) if (v[k, "none"] > 0)
+			printf "%.4f\n", v[k, "ringfence"] / v[k, "none"] }' \
+		    "$OUT/datapath-paired.csv" | stats)
+		set -- $line
+		printf '| %s | %s | %.2f (%.2f-%.2f) |\n' "$label" "$4" "$1" "$2" "$3"
+	done
+}
+
 # ---- the report ----
 
 section() {
@@ -218,6 +239,14 @@ main() {
 			plot
 			[ -s "$OUT/throughput.png" ] &&
 			    printf '\n![throughput](throughput.png)\n'
+			if [ -s "$OUT/datapath-paired.csv" ]; then
+				echo
+				echo 'Paired runs at the largest size: no firewall'
+				echo 'and ringfence in turn, a few seconds apart; each'
+				echo "pair's ratio, then their median (min-max):"
+				echo
+				paired_table
+			fi
 		else
 			echo 'Not run.'
 		fi
