@@ -50,6 +50,14 @@ dp_cell() {
 	    "$(dp "$1" "$2" "$3" 6)"
 }
 
+metric_label() {
+	case $1 in
+	tcp_mbps) echo 'TCP Mbit/s' ;;
+	udp_pps) echo 'UDP 64 B, received pps' ;;
+	conn_per_s) echo 'new TCP conns/s' ;;
+	esac
+}
+
 datapath_table() {
 	local metric label size sizes
 	sizes=$(awk -F, 'NR > 1 && $1 != "none" { print $2 }' \
@@ -57,11 +65,7 @@ datapath_table() {
 	echo '| metric | prefixes | (a) no firewall | (b) linear iptables | (b)/(a) | (c) ringfence | (c)/(a) |'
 	echo '|---|--:|--:|--:|--:|--:|--:|'
 	for metric in tcp_mbps udp_pps conn_per_s; do
-		case $metric in
-		tcp_mbps) label='TCP Mbit/s' ;;
-		udp_pps) label='UDP 64 B, received pps' ;;
-		conn_per_s) label='new TCP conns/s' ;;
-		esac
+		label=$(metric_label "$metric")
 		for size in $sizes; do
 			printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$label" \
 			    "$(fmt_num "$size")" "$(dp_cell none 0 $metric)" \
@@ -200,11 +204,7 @@ paired_table() {
 	echo '| metric | pairs | ringfence / no firewall, median (min-max) |'
 	echo '|---|--:|--:|'
 	for metric in tcp_mbps udp_pps conn_per_s; do
-		case $metric in
-		tcp_mbps) label='TCP Mbit/s' ;;
-		udp_pps) label='UDP 64 B, received pps' ;;
-		conn_per_s) label='new TCP conns/s' ;;
-		esac
+		label=$(metric_label "$metric")
 		line=$(awk -F, -v m="$metric" '
 		    NR > 1 && $3 == m { v[$4, $1] = $5; r[$4] = 1 }
 		    END { for (k in r) if (v[k, "none"] > 0)

@@ -266,6 +266,19 @@ applied_set(struct daemon *d, struct render_state *st)
 	d->applied = st;
 }
 
+/* After a load of next's content: keep next if it is in force (r >= 0). */
+static int
+adopt_state(struct daemon *d, struct render_state *next, int r)
+{
+	if (r < 0) {
+		render_state_free(next);
+		free(next);
+		return r;
+	}
+	applied_set(d, next);
+	return r;
+}
+
 /*
  * After the kernel refused a load it still holds what it had: compile the
  * model again from the binding in force, so that a restore (check_kernel)
@@ -296,13 +309,7 @@ load_full(struct daemon *d, const struct render_guard *guard)
 	render_ruleset_state(&d->model, guard, &sb, next);
 	r = load_text(d, sb.buf);
 	strbuf_free(&sb);
-	if (r < 0) {
-		render_state_free(next);
-		free(next);
-		return r;
-	}
-	applied_set(d, next);
-	return 0;
+	return adopt_state(d, next, r);
 }
 
 /*
@@ -337,13 +344,7 @@ load_delta(struct daemon *d, const struct render_guard *guard)
 		r = 1;
 	}
 	strbuf_free(&sb);
-	if (r < 0) {
-		render_state_free(next);
-		free(next);
-		return r;
-	}
-	applied_set(d, next);
-	return r;
+	return adopt_state(d, next, r);
 }
 
 /*
