@@ -55,12 +55,8 @@ monitor_stop() {
 # sorted_table: the table with each set, map and chain on one line, in
 # name order (a listing shows them in the order they were created)
 sorted_table() {
-	table_snapshot | awk '
-	    BEGIN { ORS = "" }
-	    /^table / || /^}$/ || /^$/ { next }
-	    /^\t[a-z]+ [^ ]+ \{$/ { if (b != "") print b "\n"; b = $0; next }
-	    { b = b "\001" $0 }
-	    END { if (b != "") print b "\n" }' | sort
+	table_snapshot |
+	    awk -f "$(dirname "${BASH_SOURCE[0]}")/../table-objects.awk" | sort
 }
 
 restores() {

@@ -68,12 +68,8 @@ expect_eq "every step after the first has a delta" \
 # table NS: ringfence's table, each set, map and chain on one line
 # (their order in a listing is the order they were created), sorted
 table() {
-	nsx "$1" nft list table inet ringfence | awk '
-	    BEGIN { ORS = "" }
-	    /^table / || /^}$/ || /^$/ { next }
-	    /^\t[a-z]+ [^ ]+ \{$/ { if (b != "") print b "\n"; b = $0; next }
-	    { b = b "\001" $0 }
-	    END { if (b != "") print b "\n" }' | sort
+	nsx "$1" nft list table inet ringfence |
+	    awk -f "$(dirname "${BASH_SOURCE[0]}")/../table-objects.awk" | sort
 }
 
 # step N WHAT: load step N both ways and compare
